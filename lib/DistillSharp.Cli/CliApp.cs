@@ -1,0 +1,35 @@
+using System.CommandLine;
+
+namespace DistillSharp.Cli;
+
+/// <summary>The <c>distill</c> command line: builds the command tree and turns user errors into one-line messages.</summary>
+public static class CliApp
+{
+    /// <summary>Exit code for an error in the user's input or environment.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>Builds the root command with every sub-command.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("DistillSharp: knowledge distillation in C# with TorchSharp.");
+        root.Add(InfoCommand.Create());
+        return root;
+    }
+
+    /// <summary>Parses and runs <paramref name="args"/>; returns the process exit code.</summary>
+    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        var stdout = output ?? Console.Out;
+        var stderr = error ?? Console.Error;
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return Build().Parse(args).Invoke(config);
+        }
+        catch (DistillSharpException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return UsageError;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using DistillSharp.Cli;
+
+return CliApp.Run(args);
