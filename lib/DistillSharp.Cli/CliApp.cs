@@ -13,6 +13,7 @@ public static class CliApp
     {
         var root = new RootCommand("DistillSharp: knowledge distillation in C# with TorchSharp.");
         root.Add(InfoCommand.Create());
+        root.Add(AtomicWriteProbeCommand.Create());
         return root;
     }
 
