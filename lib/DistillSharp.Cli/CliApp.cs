@@ -12,6 +12,11 @@ public static class CliApp
     public static RootCommand Build()
     {
         var root = new RootCommand("DistillSharp: knowledge distillation in C# with TorchSharp.");
+        root.Add(TrainCommands.Train());
+        root.Add(TrainCommands.Distill());
+        root.Add(EvalCommand.Create());
+        root.Add(TrainCommands.Methods());
+        root.Add(ZooCommand.Create());
         root.Add(InfoCommand.Create());
         root.Add(AtomicWriteProbeCommand.Create());
         return root;

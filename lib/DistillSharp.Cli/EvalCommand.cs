@@ -1,0 +1,27 @@
+using System.CommandLine;
+using DistillSharp.Training;
+
+namespace DistillSharp.Cli;
+
+/// <summary><c>distill eval --checkpoint PATH</c>: test loss and top-1 / top-5 of a saved network.</summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file or a run folder (its last checkpoint).", Required = true };
+        var dataset = new Option<string?>("--dataset") { Description = "Dataset (default: the one it was trained on)." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder." };
+        var batch = new Option<int>("--batch-size") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
+        var device = CommonOptions.Device();
+        var command = new Command("eval", "Evaluate a saved network on a test set.") { checkpoint, dataset, dataDir, batch, device };
+        command.SetAction(parse =>
+        {
+            var path = Checkpoint.ResolveTeacher(parse.GetRequiredValue(checkpoint));
+            var result = Experiment.Evaluate(path, parse.GetValue(dataset), parse.GetValue(dataDir), parse.GetValue(batch), parse.GetRequiredValue(device));
+            parse.InvocationConfiguration.Output.WriteLine(
+                $"{result.Model} on {result.Dataset} test ({result.Images} images): loss {result.Loss:F4}  top-1 {result.Top1:F2}%  top-5 {result.Top5:F2}%");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Globalization;
+using DistillSharp.Distillers;
+using DistillSharp.Training;
+
+namespace DistillSharp.Cli;
+
+/// <summary><c>distill train</c> (a network alone: teachers and baselines) and <c>distill distill</c> (a method from a teacher).</summary>
+internal static class TrainCommands
+{
+    public static Command Train()
+    {
+        var options = new RunOptions();
+        var model = new Option<string?>("--model") { Description = "Network to train (see 'distill zoo'); default: the profile's teacher." };
+        var command = new Command("train", "Train a network alone with cross-entropy (teachers and student baselines).") { model };
+        options.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var spec = options.ToSpec(parse, StudentAlone.Name, parse.GetValue(model), null, new Dictionary<string, double>());
+            return Execute(parse, options, spec);
+        });
+        return command;
+    }
+
+    public static Command Distill()
+    {
+        var options = new RunOptions();
+        var method = new Option<string>("--method") { Description = $"Method: {string.Join(" | ", DistillerRegistry.Names)}.", Required = true };
+        var teacher = new Option<string?>("--teacher") { Description = "Teacher: a run folder (its last checkpoint) or a checkpoint file." };
+        var student = new Option<string?>("--student") { Description = "Student network (see 'distill zoo'); default: the profile's student." };
+        var gamma = new Option<double?>("--gamma") { Description = "Weight of the cross-entropy term (method parameter 'gamma')." };
+        var alpha = new Option<double?>("--alpha") { Description = "Weight of the KD term (method parameter 'alpha')." };
+        var beta = new Option<double?>("--beta") { Description = "Weight of the method's own term (method parameter 'beta')." };
+        var temperature = new Option<double?>("--temperature") { Description = "KD temperature T (method parameter 'temperature')." };
+        var parameters = new Option<string[]>("--param", "-P") { Description = "Any method parameter as name=value (repeatable); 'distill methods' lists them.", AllowMultipleArgumentsPerToken = false };
+        var command = new Command("distill", "Distil a teacher into a student with a method.") { method, teacher, student, gamma, alpha, beta, temperature, parameters };
+        options.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var name = parse.GetRequiredValue(method);
+            var entry = DistillerRegistry.Get(name);
+            var given = ParseParameters(parse.GetValue(parameters) ?? []);
+            void Put(string key, double? value) { if (value is double v) given[key] = v; }
+            Put("gamma", parse.GetValue(gamma));
+            Put("alpha", parse.GetValue(alpha));
+            Put("beta", parse.GetValue(beta));
+            Put("temperature", parse.GetValue(temperature));
+            var teacherPath = parse.GetValue(teacher);
+            if (entry.NeedsTeacher && teacherPath is null)
+            {
+                throw new DistillSharpException($"method '{name}' needs --teacher: a run folder from 'distill train' or a checkpoint file.");
+            }
+            var spec = options.ToSpec(parse, name, parse.GetValue(student), teacherPath, given);
+            return Execute(parse, options, spec);
+        });
+        return command;
+    }
+
+    public static Command Methods()
+    {
+        var command = new Command("methods", "List the methods and their parameters with defaults.");
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            foreach (var name in DistillerRegistry.Names)
+            {
+                var e = DistillerRegistry.Get(name);
+                output.WriteLine($"{e.Name}: {e.Summary}{(e.NeedsTeacher ? "" : " (no teacher)")}");
+                foreach (var p in e.Parameters)
+                {
+                    output.WriteLine($"    {p.Name,-12} {p.Default.ToString("G", CultureInfo.InvariantCulture),-8} {p.Description}");
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static int Execute(ParseResult parse, RunOptions options, RunSpec spec)
+    {
+        var output = parse.InvocationConfiguration.Output;
+        var folder = options.OutFolder(parse, spec);
+        var progress = new ConsoleProgress(output, !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out));
+        var result = Experiment.Run(spec, folder, parse.GetValue(options.Resume), progress);
+        output.WriteLine($"done: test top-1 {result.Last.TestTop1:F2}% after epoch {result.Last.Epoch} (best {result.Best.TestTop1:F2}% at epoch {result.Best.Epoch}); run folder {Path.GetFullPath(folder)}");
+        return 0;
+    }
+
+    internal static Dictionary<string, double> ParseParameters(IEnumerable<string> items)
+    {
+        var result = new Dictionary<string, double>();
+        foreach (var item in items)
+        {
+            int eq = item.IndexOf('=');
+            if (eq <= 0 || !double.TryParse(item[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                throw new DistillSharpException($"--param '{item}' is not name=number, e.g. -P nce_k=4096.");
+            }
+            result[item[..eq]] = value;
+        }
+        return result;
+    }
+}
