@@ -1,0 +1,66 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace DistillSharp.Models;
+
+/// <summary>
+/// The CIFAR ResNets of RepDistiller's resnet.py: resnet8 ... resnet110 (widths 16/16/32/64) and resnet8x4,
+/// resnet32x4 (widths 32/64/128/256), depth 6n+2 with n basic blocks per stage.
+/// </summary>
+/// <remarks>
+/// Layout: 3x3 stem convolution (stride 1, no bias), batch norm, ReLU; three stages of basic blocks with
+/// strides 1, 2, 2 (projection shortcut <c>downsample</c> = 1x1 convolution + batch norm where the shape
+/// changes); 8x8 average pooling; linear <c>fc</c>. Init: Kaiming-normal (fan-out, ReLU) convolutions, batch
+/// norms 1/0, default linear. Features: <c>[stem (after ReLU), layer1, layer2, layer3, pooled]</c>;
+/// pre-activation features replace the three stage outputs with their last block's sum before the ReLU.
+/// Built for 32x32 inputs.
+/// </remarks>
+public sealed class CifarResNet : ZooModel
+{
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly ModuleList<ResidualBlock> layer1;
+    private readonly ModuleList<ResidualBlock> layer2;
+    private readonly ModuleList<ResidualBlock> layer3;
+    private readonly Linear fc;
+
+    internal CifarResNet(string name, int depth, int[] widths, int numClasses, int inChannels)
+        : base(name, numClasses, inChannels, [widths[0], widths[1], widths[2], widths[3], widths[3]])
+    {
+        var blocks = (depth - 2) / 6;
+        conv1 = Conv2d(inChannels, widths[0], 3, padding: 1, bias: false);
+        bn1 = BatchNorm2d(widths[0]);
+        long channels = widths[0];
+        layer1 = ResidualStage.Make(ResidualStage.Kind.Basic, ref channels, widths[1], blocks, 1, "downsample");
+        layer2 = ResidualStage.Make(ResidualStage.Kind.Basic, ref channels, widths[2], blocks, 2, "downsample");
+        layer3 = ResidualStage.Make(ResidualStage.Kind.Basic, ref channels, widths[3], blocks, 2, "downsample");
+        fc = Linear(channels, numClasses);
+
+        register_module(nameof(conv1), conv1);
+        register_module(nameof(bn1), bn1);
+        register_module(nameof(layer1), layer1);
+        register_module(nameof(layer2), layer2);
+        register_module(nameof(layer3), layer3);
+        register_module(nameof(fc), fc);
+        WeightInit.KaimingFanOut(this);
+    }
+
+    /// <inheritdoc/>
+    public override Linear Classifier => fc;
+
+    /// <summary>The last block's second batch norm of each stage (RepDistiller's get_bn_before_relu).</summary>
+    public override IReadOnlyList<BatchNorm2d> BatchNormsBeforeRelu() =>
+        [ResidualStage.LastBatchNorm(layer1), ResidualStage.LastBatchNorm(layer2), ResidualStage.LastBatchNorm(layer3)];
+
+    /// <inheritdoc/>
+    public override ModelOutput forward(Tensor x)
+    {
+        var f0 = functional.relu(bn1.call(conv1.call(x)));
+        var (f1, p1) = ResidualStage.Run(layer1, f0);
+        var (f2, p2) = ResidualStage.Run(layer2, f1);
+        var (f3, p3) = ResidualStage.Run(layer3, f2);
+        var pooled = functional.avg_pool2d(f3, 8).flatten(1);
+        return new ModelOutput(fc.call(pooled), [f0, f1, f2, f3, pooled], [f0, p1, p2, p3, pooled], pooled);
+    }
+}

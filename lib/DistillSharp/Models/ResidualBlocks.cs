@@ -1,0 +1,173 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace DistillSharp.Models;
+
+/// <summary>
+/// A post-activation residual block (the basic and bottleneck blocks shared by RepDistiller's resnet.py and
+/// resnetv2.py and by torchvision). The projection shortcut, a 1x1 convolution and a batch norm, is
+/// registered under the name the reference uses: <c>downsample</c> (resnet.py, torchvision) or
+/// <c>shortcut</c> (resnetv2.py). Every module field is named like the PyTorch attribute, because TorchSharp
+/// registers module fields under their field names when the block joins a parent; of the two shortcut fields
+/// only the one the reference uses is set (null fields are not registered).
+/// </summary>
+internal abstract class ResidualBlock : Module<Tensor, Tensor>
+{
+    protected ResidualBlock(string name) : base(name) { }
+
+    /// <summary>The batch norm that ends the residual branch (the one before the sum and the ReLU).</summary>
+    public abstract BatchNorm2d LastBatchNorm { get; }
+
+    /// <summary>Runs the block; returns the output and the sum before the final ReLU.</summary>
+    public abstract (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x);
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x) => ForwardWithPreAct(x).Output;
+
+    /// <summary>The projection shortcut when the shape changes, otherwise none (identity).</summary>
+    protected static Sequential? Projection(long inChannels, long outChannels, long stride) =>
+        stride != 1 || inChannels != outChannels
+            ? Sequential(
+                Conv2d(inChannels, outChannels, 1, stride: stride, bias: false),
+                BatchNorm2d(outChannels))
+            : null;
+
+    protected static (Tensor, Tensor) Finish(Tensor branch, Tensor x, Sequential? projection)
+    {
+        var sum = branch + (projection is null ? x : projection.call(x));
+        return (functional.relu(sum), sum);
+    }
+
+    /// <summary>Registers the projection under the reference's name and returns the two named slots.</summary>
+    protected (Sequential? Downsample, Sequential? Shortcut) RegisterProjection(Sequential? projection, string shortcutName)
+    {
+        if (projection is null) return (null, null);
+        register_module(shortcutName, projection);
+        return shortcutName switch
+        {
+            "downsample" => (projection, null),
+            "shortcut" => (null, projection),
+            _ => throw new ArgumentException($"Unknown shortcut name '{shortcutName}'.", nameof(shortcutName)),
+        };
+    }
+}
+
+/// <summary>Two 3x3 convolutions with batch norms (expansion 1).</summary>
+internal sealed class BasicBlock : ResidualBlock
+{
+    public const int Expansion = 1;
+
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Conv2d conv2;
+    private readonly BatchNorm2d bn2;
+    private readonly Sequential? downsample;
+    private readonly Sequential? shortcut;
+
+    public BasicBlock(long inChannels, long planes, long stride, string shortcutName) : base(nameof(BasicBlock))
+    {
+        conv1 = Conv2d(inChannels, planes, 3, stride: stride, padding: 1, bias: false);
+        bn1 = BatchNorm2d(planes);
+        conv2 = Conv2d(planes, planes, 3, stride: 1, padding: 1, bias: false);
+        bn2 = BatchNorm2d(planes);
+        register_module(nameof(conv1), conv1);
+        register_module(nameof(bn1), bn1);
+        register_module(nameof(conv2), conv2);
+        register_module(nameof(bn2), bn2);
+        (downsample, shortcut) = RegisterProjection(Projection(inChannels, planes * BasicBlock.Expansion, stride), shortcutName);
+    }
+
+    public override BatchNorm2d LastBatchNorm => bn2;
+
+    public override (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x)
+    {
+        var y = functional.relu(bn1.call(conv1.call(x)));
+        y = bn2.call(conv2.call(y));
+        return Finish(y, x, downsample ?? shortcut);
+    }
+}
+
+/// <summary>1x1, 3x3 (carrying the stride), 1x1 convolutions with batch norms (expansion 4).</summary>
+internal sealed class Bottleneck : ResidualBlock
+{
+    public const int Expansion = 4;
+
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Conv2d conv2;
+    private readonly BatchNorm2d bn2;
+    private readonly Conv2d conv3;
+    private readonly BatchNorm2d bn3;
+    private readonly Sequential? downsample;
+    private readonly Sequential? shortcut;
+
+    public Bottleneck(long inChannels, long planes, long stride, string shortcutName) : base(nameof(Bottleneck))
+    {
+        var outChannels = planes * Expansion;
+        conv1 = Conv2d(inChannels, planes, 1, bias: false);
+        bn1 = BatchNorm2d(planes);
+        conv2 = Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false);
+        bn2 = BatchNorm2d(planes);
+        conv3 = Conv2d(planes, outChannels, 1, bias: false);
+        bn3 = BatchNorm2d(outChannels);
+        register_module(nameof(conv1), conv1);
+        register_module(nameof(bn1), bn1);
+        register_module(nameof(conv2), conv2);
+        register_module(nameof(bn2), bn2);
+        register_module(nameof(conv3), conv3);
+        register_module(nameof(bn3), bn3);
+        (downsample, shortcut) = RegisterProjection(Projection(inChannels, outChannels, stride), shortcutName);
+    }
+
+    public override BatchNorm2d LastBatchNorm => bn3;
+
+    public override (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x)
+    {
+        var y = functional.relu(bn1.call(conv1.call(x)));
+        y = functional.relu(bn2.call(conv2.call(y)));
+        y = bn3.call(conv3.call(y));
+        return Finish(y, x, downsample ?? shortcut);
+    }
+}
+
+/// <summary>Builds and runs stages (PyTorch <c>nn.Sequential</c> of blocks, here a module list).</summary>
+internal static class ResidualStage
+{
+    /// <summary>The kind of block a ResNet is made of.</summary>
+    public enum Kind { Basic, Bottleneck }
+
+    /// <summary>Channel multiplier of the block kind.</summary>
+    public static int Expansion(Kind kind) => kind == Kind.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
+
+    /// <summary>
+    /// A stage of <paramref name="count"/> blocks; the first carries the stride (and the projection when
+    /// needed). <paramref name="inChannels"/> is updated to the stage's output channels.
+    /// </summary>
+    public static ModuleList<ResidualBlock> Make(
+        Kind kind, ref long inChannels, long planes, int count, long stride, string shortcutName)
+    {
+        var blocks = new ResidualBlock[count];
+        for (var i = 0; i < count; i++)
+        {
+            var s = i == 0 ? stride : 1;
+            blocks[i] = kind == Kind.Basic
+                ? new BasicBlock(inChannels, planes, s, shortcutName)
+                : new Bottleneck(inChannels, planes, s, shortcutName);
+            inChannels = planes * Expansion(kind);
+        }
+        return new ModuleList<ResidualBlock>(blocks);
+    }
+
+    /// <summary>Runs the blocks in order; returns the output and the last block's pre-activation sum.</summary>
+    public static (Tensor Output, Tensor PreAct) Run(ModuleList<ResidualBlock> stage, Tensor x)
+    {
+        var preAct = x;
+        foreach (var block in stage)
+            (x, preAct) = block.ForwardWithPreAct(x);
+        return (x, preAct);
+    }
+
+    /// <summary>The last batch norm of the stage's last block.</summary>
+    public static BatchNorm2d LastBatchNorm(ModuleList<ResidualBlock> stage) => stage[stage.Count - 1].LastBatchNorm;
+}

@@ -1,0 +1,96 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DistillSharp.Models;
+
+/// <summary>
+/// A network of the model zoo: a module from an image batch (batch x channels x height x width) to a
+/// <see cref="ModelOutput"/>. Create one with <see cref="ModelZoo.Create"/>.
+/// </summary>
+/// <remarks>
+/// Parameter and buffer names are the PyTorch <c>state_dict</c> keys of the reference definition
+/// (RepDistiller for the CIFAR models, torchvision for the ImageNet ResNets), so weights can be exchanged
+/// with PyTorch by name. TorchSharp's own <c>state_dict()</c> lists parameters before buffers;
+/// <see cref="OrderedStateDict"/> gives the entries in PyTorch's order. Implementation rule for the model
+/// classes: children are registered explicitly in the reference's attribute order, and every field holding a
+/// module is named exactly like the PyTorch attribute (TorchSharp registers module fields under their field
+/// names when a model joins a parent module, so a differently named field would add a second key).
+/// </remarks>
+public abstract class ZooModel : nn.Module<Tensor, ModelOutput>
+{
+    /// <summary>Sets the descriptive properties shared by every zoo model.</summary>
+    /// <param name="name">The registry name.</param>
+    /// <param name="numClasses">Number of classes of the classifier.</param>
+    /// <param name="inChannels">Channels of the input images.</param>
+    /// <param name="featureChannels">Channels of each entry of <see cref="ModelOutput.Features"/>.</param>
+    private protected ZooModel(string name, int numClasses, int inChannels, IReadOnlyList<int> featureChannels)
+        : base(name)
+    {
+        Name = name;
+        NumClasses = numClasses;
+        InChannels = inChannels;
+        FeatureChannels = featureChannels;
+    }
+
+    /// <summary>The registry name (for example <c>resnet8x4</c>).</summary>
+    public string Name { get; }
+
+    /// <summary>Number of classes (the classifier's output size).</summary>
+    public int NumClasses { get; }
+
+    /// <summary>Channels of the input images (3 for RGB, 1 for Fashion-MNIST).</summary>
+    public int InChannels { get; }
+
+    /// <summary>Channels of each entry of <see cref="ModelOutput.Features"/> (and of <see cref="ModelOutput.PreActFeatures"/>).</summary>
+    public IReadOnlyList<int> FeatureChannels { get; }
+
+    /// <summary>Size of the pooled penultimate vector (the classifier's input size).</summary>
+    public int PooledSize => FeatureChannels[^1];
+
+    /// <summary>
+    /// The square image size the definition is built for: 32 for the CIFAR models (their pooling
+    /// windows are fixed for it), 224 for the ImageNet ResNets (which accept any size of at least 32).
+    /// </summary>
+    public virtual int ImageSize => 32;
+
+    /// <summary>The final linear classifier (RepDistiller's <c>fc</c>, <c>linear</c> or <c>classifier</c>).</summary>
+    public abstract Linear Classifier { get; }
+
+    /// <summary>True when <see cref="BatchNormsBeforeRelu"/> is defined for this model (all but the ShuffleNets).</summary>
+    public virtual bool HasBatchNormsBeforeRelu => true;
+
+    /// <summary>
+    /// The batch-norm layers whose outputs are the pre-activation stage features, in stage order: RepDistiller's
+    /// <c>get_bn_before_relu</c>, used by OFD-style distillers to read the teacher's BN statistics.
+    /// </summary>
+    /// <exception cref="DistillSharpException">For the ShuffleNets, where RepDistiller does not define the list.</exception>
+    public abstract IReadOnlyList<BatchNorm2d> BatchNormsBeforeRelu();
+
+    /// <summary>
+    /// The state (parameters and buffers) in PyTorch's <c>state_dict</c> order: for each module, its own
+    /// parameters, then its own buffers, then its children in registration order.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, Tensor>> OrderedStateDict()
+    {
+        var entries = new List<KeyValuePair<string, Tensor>>();
+        Collect(this, "", entries);
+        return entries;
+    }
+
+    private static void Collect(nn.Module module, string prefix, List<KeyValuePair<string, Tensor>> entries)
+    {
+        foreach (var (name, parameter) in module.named_parameters(false))
+            entries.Add(new(prefix + name, parameter));
+        foreach (var (name, buffer) in module.named_buffers(false))
+            entries.Add(new(prefix + name, buffer));
+        foreach (var (name, child) in module.named_children())
+            Collect(child, prefix + name + ".", entries);
+    }
+
+    /// <summary>Throws the error used by models that have no <see cref="BatchNormsBeforeRelu"/> list.</summary>
+    private protected DistillSharpException NoBatchNormsBeforeRelu() => new(
+        $"Model '{Name}' has no list of batch norms before ReLU (RepDistiller does not define get_bn_before_relu " +
+        "for the ShuffleNets, so they cannot be OFD-style teachers); choose another teacher, or check " +
+        "HasBatchNormsBeforeRelu first.");
+}

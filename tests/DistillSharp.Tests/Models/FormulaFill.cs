@@ -1,0 +1,41 @@
+using DistillSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DistillSharp.Tests.Models;
+
+/// <summary>
+/// The deterministic weights and input of tests/reference/zoo_reference.py (see its formula_fill): entries in
+/// PyTorch state_dict order, k the entry's position, i the flat element index, s = sin(0.37 i + 1.3 k);
+/// running_var 1 + 0.5|s|, running_mean 0.1 s, 1-d weight 1 + 0.25 s, other 1-d 0.1 s, weights of two or more
+/// dimensions s / sqrt(fan_in); num_batches_tracked untouched; input sin(0.1 i). Computed in float64.
+/// </summary>
+internal static class FormulaFill
+{
+    public static void Apply(ZooModel model)
+    {
+        using var noGrad = torch.no_grad();
+        var entries = model.OrderedStateDict();
+        for (var k = 0; k < entries.Count; k++)
+        {
+            var (key, tensor) = (entries[k].Key, entries[k].Value);
+            if (key.EndsWith("num_batches_tracked", StringComparison.Ordinal)) continue;
+            using var scope = torch.NewDisposeScope();
+            var n = tensor.numel();
+            var s = (torch.arange(n, dtype: ScalarType.Float64) * 0.37 + 1.3 * k).sin();
+            Tensor values;
+            if (key.EndsWith("running_var", StringComparison.Ordinal)) values = 1.0 + 0.5 * s.abs();
+            else if (key.EndsWith("running_mean", StringComparison.Ordinal)) values = 0.1 * s;
+            else if (tensor.dim() == 1 && key.EndsWith("weight", StringComparison.Ordinal)) values = 1.0 + 0.25 * s;
+            else if (tensor.dim() == 1) values = 0.1 * s;
+            else values = 1.0 / Math.Sqrt((double)n / tensor.shape[0]) * s;
+            tensor.copy_(values.reshape(tensor.shape).to(tensor.dtype));
+        }
+    }
+
+    public static Tensor Input(long[] shape)
+    {
+        var n = shape.Aggregate(1L, (a, b) => a * b);
+        return (torch.arange(n, dtype: ScalarType.Float64) * 0.1).sin().reshape(shape).to(ScalarType.Float32);
+    }
+}
