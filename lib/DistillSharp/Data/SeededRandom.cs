@@ -99,3 +99,11 @@ internal sealed class SeededRandom
         }
     }
 }
+
+/// <summary>Stream identifiers that keep the seeded generators of different uses independent.</summary>
+internal static class Streams
+{
+    public const long Shuffle = 0x5348_5546;   // "SHUF"
+    public const long Augment = 0x4155_474D;   // "AUGM"
+    public const long Subset = 0x5355_4253;    // "SUBS"
+}
