@@ -9,9 +9,13 @@ public static class CliApp
     public const int UsageError = 2;
 
     /// <summary>Builds the root command with every sub-command.</summary>
-    public static RootCommand Build()
+    public static Command Build()
     {
-        var root = new RootCommand("DistillSharp: knowledge distillation in C# with TorchSharp.");
+        // A plain command as the root: a RootCommand takes the executable's name, "distill", which clashes
+        // with the "distill" sub-command in the parser's token table; "Distill" (tokens are case-sensitive) does not.
+        var root = new Command("Distill", "DistillSharp: knowledge distillation in C# with TorchSharp.");
+        root.Add(new System.CommandLine.Help.HelpOption());
+        root.Add(new VersionOption());
         root.Add(TrainCommands.Train());
         root.Add(TrainCommands.Distill());
         root.Add(EvalCommand.Create());

@@ -41,7 +41,7 @@ public static class Checkpoint
             distiller.Student.save(writer);
             distiller.save(writer, StudentKeys(distiller));
             writer.Write(optimizer is not null);
-            if (optimizer is OptimizerHelper helper) helper.save_state_dict(writer);
+            if (optimizer is TorchSharp.Modules.OptimizerHelper helper) helper.save_state_dict(writer);
             WriteBytes(writer, torch.random.get_rng_state());
             var source = distiller.RandomSource;
             writer.Write(source is not null);
@@ -67,9 +67,14 @@ public static class Checkpoint
         Guard(path, () =>
         {
             distiller.Student.load(reader);
-            distiller.load(reader, strict: true, skip: StudentKeys(distiller));
+            // TorchSharp's strict mode counts the skipped student entries too; check the method's own keys here.
+            var loaded = new Dictionary<string, bool>();
+            distiller.load(reader, strict: false, skip: StudentKeys(distiller), loadedParameters: loaded);
+            var missing = distiller.state_dict().Keys
+                .Where(k => !k.StartsWith("student.", StringComparison.Ordinal) && !loaded.GetValueOrDefault(k)).ToArray();
+            if (missing.Length > 0) throw new InvalidDataException($"no saved value for {string.Join(", ", missing)}");
             bool hasOptimizer = reader.ReadBoolean();
-            if (hasOptimizer && optimizer is OptimizerHelper helper) helper.load_state_dict(reader);
+            if (hasOptimizer && optimizer is TorchSharp.Modules.OptimizerHelper helper) helper.load_state_dict(reader);
             else if (hasOptimizer) throw new InvalidDataException("optimizer state present but no optimizer given");
             torch.random.set_rng_state(ReadBytes(reader));
             if (reader.ReadBoolean())

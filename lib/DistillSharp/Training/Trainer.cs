@@ -2,7 +2,7 @@ using System.Diagnostics;
 using DistillSharp.Data;
 using DistillSharp.Distillers;
 using TorchSharp;
-using TorchSharp.Modules;
+
 using static TorchSharp.torch;
 
 namespace DistillSharp.Training;

@@ -71,7 +71,7 @@ public sealed class TrainerTests : IDisposable
         using var test = Synthetic.Dataset(32, seed: 9);
         foreach (var method in new[] { "kd", "crd" })
         {
-            using var d = Build(method, train, 4, new Dictionary<string, double>(method == "crd" ? new() { ["nce_k"] = 8 } : new()));
+            using var d = Build(method, train, 4, method == "crd" ? new Dictionary<string, double> { ["nce_k"] = 8 } : null);
             var before = State(d.Teacher!);
             var studentBefore = State(d.Student);
             MakeTrainer(d, train, test, 1, null).Fit();
