@@ -6,7 +6,7 @@ namespace DistillSharp.Tests.Data;
 
 public sealed class AugmentationTests
 {
-    private const int B = 48, C = 3, H = 32, W = 32, Pad = 4;
+    internal const int B = 48, C = 3, H = 32, W = 32, Pad = 4;
 
     private static byte[] RandomPixels(int seed, int count = B)
     {
@@ -16,7 +16,7 @@ public sealed class AugmentationTests
     }
 
     /// <summary>The test's own per-sample crop/flip of the zero-padded image, pixel by pixel.</summary>
-    private static byte ReferencePixel(byte[] pixels, int n, int c, int y, int x, int dy, int dx, bool flip)
+    internal static byte ReferencePixel(byte[] pixels, int n, int c, int y, int x, int dy, int dx, bool flip)
     {
         int px = flip ? dx + (W - 1 - x) : dx + x;   // column in the padded image
         int py = dy + y;

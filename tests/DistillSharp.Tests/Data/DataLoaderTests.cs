@@ -113,6 +113,41 @@ public sealed class DataLoaderTests
     }
 
     [Fact]
+    public void TrainingBatchesAreCropsAndFlipsOfTheSamplesTheirIndicesName()
+    {
+        const int n = 24;
+        var pixels = new byte[n * 3072];
+        new Random(21).NextBytes(pixels);
+        using var ds = new InMemoryImageDataset("random", torch.tensor(pixels, [n, 3, 32, 32]), torch.tensor(new long[n]), 1);
+        var info = DatasetCatalog.Info("cifar10");
+        var loader = new DataLoader(ds, n, shuffle: true, seed: 5, Train);
+        using var batch = loader.Epoch(1).Single();
+        var idx = batch.Indices.data<long>().ToArray();
+        var v = batch.Images.data<float>().ToArray();
+        var draws = new HashSet<(int, int, bool)>();
+        for (int j = 0; j < n; j++)
+        {
+            var matches = new List<(int, int, bool)>();
+            for (int dy = 0; dy <= 8; dy++)
+                for (int dx = 0; dx <= 8; dx++)
+                    foreach (var flip in new[] { false, true })
+                    {
+                        bool all = true;
+                        for (int k = 0; k < 3072 && all; k++)
+                        {
+                            int c = k / 1024, y = k / 32 % 32, x = k % 32;
+                            double expected = (AugmentationTests.ReferencePixel(pixels, (int)idx[j], c, y, x, dy, dx, flip) / 255.0 - info.Mean[c]) / info.Std[c];
+                            all = Math.Abs(expected - v[j * 3072 + k]) < 1e-5;
+                        }
+                        if (all) matches.Add((dy, dx, flip));
+                    }
+            Assert.Single(matches);
+            draws.Add(matches[0]);
+        }
+        Assert.True(draws.Count > n / 2, "crop offsets and flips are drawn per sample");
+    }
+
+    [Fact]
     public void InvalidArgumentsAreRejected()
     {
         using var ds = Numbered(10);
