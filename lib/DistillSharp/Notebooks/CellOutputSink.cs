@@ -9,6 +9,9 @@ namespace DistillSharp.Notebooks;
 /// </summary>
 internal sealed class CellOutputSink
 {
+    [ThreadStatic]
+    private static bool notifying;
+
     private readonly object gate = new();
     private readonly List<CellOutput> outputs = new();
     private readonly INotebookRunObserver? observer;
@@ -19,6 +22,12 @@ internal sealed class CellOutputSink
         this.label = label;
         this.observer = observer;
     }
+
+    /// <summary>
+    /// Whether this thread is inside an observer call: what the observer writes to the console (it may hold the
+    /// routed <see cref="Console.Out"/>) goes to the terminal, not back into the cell.
+    /// </summary>
+    public static bool Notifying => notifying;
 
     public void WriteStream(string name, string text)
     {
@@ -34,7 +43,7 @@ internal sealed class CellOutputSink
                 outputs.Add(new StreamOutput(name, text));
             }
         }
-        observer?.CellWrote(label, name, text);
+        Notify(() => observer?.CellWrote(label, name, text));
     }
 
     public int AddRich(RichOutput output)
@@ -45,7 +54,7 @@ internal sealed class CellOutputSink
             outputs.Add(output);
             index = outputs.Count - 1;
         }
-        observer?.CellDisplayed(label, output);
+        Notify(() => observer?.CellDisplayed(label, output));
         return index;
     }
 
@@ -58,7 +67,7 @@ internal sealed class CellOutputSink
                 outputs[index] = output;
             }
         }
-        observer?.CellDisplayed(label, output);
+        Notify(() => observer?.CellDisplayed(label, output));
     }
 
     public void Add(CellOutput output)
@@ -66,6 +75,20 @@ internal sealed class CellOutputSink
         lock (gate)
         {
             outputs.Add(output);
+        }
+    }
+
+    private static void Notify(Action call)
+    {
+        if (notifying) return;
+        notifying = true;
+        try
+        {
+            call();
+        }
+        finally
+        {
+            notifying = false;
         }
     }
 
@@ -119,7 +142,7 @@ internal sealed class ConsoleRouter : TextWriter
     public override void Write(string? value)
     {
         if (string.IsNullOrEmpty(value)) return;
-        if (NotebookContext.Current?.Sink is { } sink)
+        if (NotebookContext.Current?.Sink is { } sink && !CellOutputSink.Notifying)
         {
             sink.WriteStream(stream, value);
         }
@@ -135,7 +158,7 @@ internal sealed class ConsoleRouter : TextWriter
 
     public override void Flush()
     {
-        if (NotebookContext.Current?.Sink is null)
+        if (NotebookContext.Current?.Sink is null || CellOutputSink.Notifying)
         {
             original.Flush();
         }

@@ -67,9 +67,10 @@ public sealed record NotebookRunResult(Notebook Notebook, NotebookFailure? Failu
 /// <summary>
 /// Runs the code cells of a C# notebook in order in one C# scripting session, so what a cell declares (variables,
 /// methods, classes) is there for the cells after it. Console text, displayed values, the value of a trailing
-/// expression and errors become the cells' outputs; each cell's start and end times go into its metadata
-/// (<c>metadata.execution</c>, as Jupyter writes them, and <c>metadata.distill.seconds</c>). The first failing cell
-/// gets an error output naming the exception and the line, and the run stops there.
+/// expression (except the handle a trailing <c>display(x)</c> returns) and errors become the cells' outputs; each
+/// cell's start and end times go into its metadata (<c>metadata.execution</c>, as Jupyter writes them, and
+/// <c>metadata.distill.seconds</c>). The first failing cell gets an error output naming the exception and the line,
+/// and the run stops there.
 /// </summary>
 public static partial class NotebookRunner
 {
@@ -144,9 +145,9 @@ public static partial class NotebookRunner
                 cancellationToken.ThrowIfCancellationRequested();
                 string label = step.Number == 0 ? "injected parameters" : $"cell {step.Number}/{cellCount}";
                 cell.ExecutionCount = ++executionCount;
+                options.Observer?.CellStarted(label);
                 var sink = new CellOutputSink(label, options.Observer);
                 context.Sink = sink;
-                options.Observer?.CellStarted(label);
                 var start = DateTimeOffset.UtcNow;
                 var cellClock = Stopwatch.StartNew();
                 NotebookFailure? failure = null;
@@ -174,7 +175,7 @@ public static partial class NotebookRunner
                 cellClock.Stop();
 
                 cell.Outputs.AddRange(sink.Snapshot());
-                if (value is not null)
+                if (value is not null and not DisplayHandle)
                 {
                     var result = new ExecuteResultOutput { ExecutionCount = cell.ExecutionCount };
                     result.SetData(DisplayFormatters.Format(value));

@@ -147,7 +147,8 @@ public sealed class NotebookRunnerTests : IDisposable
             Code("display(6 * 7);\n\"shown\".Display();\nConsole.WriteLine(\"printed\");\n6 * 7"),
             Code("Chart.Column<double, string, string>(new[] { 1.0, 2.0 }, Keys: new[] { \"a\", \"b\" })"),
             Code("new DataFrame(new Int32DataFrameColumn(\"answer\", new[] { 42 }), new StringDataFrameColumn(\"name\", new[] { \"<b>x</b>\" }))"),
-            Code("int unused = 1;"));
+            Code("int unused = 1;"),
+            Code("var shown = display(1);\nshown.Update(6 * 7);\nawait Task.Run(() => Console.WriteLine(\"from a task\"));"));
         var run = await RunAsync(notebook);
         Assert.True(run.Succeeded, run.Failure?.ToString());
 
@@ -173,6 +174,11 @@ public sealed class NotebookRunnerTests : IDisposable
         Assert.StartsWith("answer  name    \n42      <b>x</b>\n(1 rows x 2 columns)", table.GetText("text/plain"));
 
         Assert.Empty(run.Notebook.Cells[4].Outputs);                                       // a declaration shows nothing
+
+        var updated = run.Notebook.Cells[5].Outputs;                                        // display(1) updated to 42 in place
+        Assert.Equal(new[] { "display_data", "stream" }, updated.Select(o => o.OutputType));
+        Assert.Equal("42", ((RichOutput)updated[0]).GetText("text/plain"));
+        Assert.Equal("from a task\n", Stdout(run.Notebook.Cells[5]));
     }
 
     [Fact]
@@ -209,6 +215,70 @@ public sealed class NotebookRunnerTests : IDisposable
         Assert.Equal("[1, 2, 3]", Assert.IsType<ExecuteResultOutput>(last.Outputs[1]).GetText("text/plain"));
         Assert.Equal("completed", written.Metadata["distill"]!["status"]!.GetValue<string>());
         Assert.Equal(".net-csharp", written.Metadata["kernelspec"]!["name"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AnObserverWritingToTheConsoleDoesNotFeedBackIntoTheCell()
+    {
+        // An observer that echoes to Console.Out (the routed writer while a cell runs) must reach the terminal,
+        // not the cell's outputs, and must not recurse.
+        var observer = new EchoingObserver();
+        var notebook = Create(Code("Console.WriteLine(6 * 7);\ndisplay(\"shown\");"));
+        var run = await NotebookRunner.RunAsync(notebook, new NotebookRunOptions { Observer = observer });
+        Assert.True(run.Succeeded, run.Failure?.ToString());
+        Assert.Equal("42\n", Stdout(run.Notebook.Cells[0]));
+        Assert.Equal(2, run.Notebook.Cells[0].Outputs.Count);
+        Assert.Equal("start cell 1/1|42\n|displayed shown|finished cell 1/1 ok",
+            string.Join("|", observer.Events).Replace("wrote ", "").Replace("42|\n", "42\n"));      // the text may come in pieces
+    }
+
+    private sealed class EchoingObserver : INotebookRunObserver
+    {
+        public List<string> Events { get; } = new();
+
+        public void CellStarted(string label) => Echo($"start {label}");
+
+        public void CellWrote(string label, string stream, string text) => Echo($"wrote {text}");
+
+        public void CellDisplayed(string label, RichOutput output) => Echo($"displayed {output.GetText("text/plain")}");
+
+        public void CellFinished(string label, TimeSpan elapsed, ErrorOutput? error) => Echo($"finished {label} {(error is null ? "ok" : "failed")}");
+
+        private void Echo(string line)
+        {
+            lock (Events) Events.Add(line);
+            Console.Out.Write("");                                                            // through the routed writer
+            Console.Out.WriteLine($"observer: {line.TrimEnd()}");
+        }
+    }
+
+    [Fact]
+    public async Task TheReadmesFirstCellAndParametersRunAsWritten()
+    {
+        // The first cell and the parameters cell exactly as notebooks/README.md shows them.
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "notebooks", "README.md"));
+        var blocks = readme.Split("```csharp\n").Skip(1).Select(b => b[..b.IndexOf("```", StringComparison.Ordinal)])
+            .Select(b => string.Join('\n', b.Split('\n').Select(l => l.StartsWith("   ", StringComparison.Ordinal) ? l[3..] : l)))
+            .ToList();
+        Assert.Equal(2, blocks.Count);
+        var notebook = Create(Code(blocks[0]), Parameters(blocks[1]),
+            Code("var chart = Chart.Column<double, string, string>(new[] { alpha }, Keys: new[] { profile });\n" +
+                 "var frame = new DataFrame(new Int32DataFrameColumn(\"epochs\", new[] { epochs }));\n" +
+                 "display(zeros(2).sum().item<float>() + 6 * 7)"));
+        var run = await RunAsync(notebook, null, "profile=cpu", "epochs=2");
+        Assert.True(run.Succeeded, run.Failure?.ToString());
+        Assert.Equal("42", ((RichOutput)Assert.Single(run.Notebook.Cells[3].Outputs)).GetText("text/plain"));
+        Assert.Equal(8, NotebookParameters.Declared(notebook).Count);
+    }
+
+    private static string RepositoryRoot()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "DistillSharp.sln")))
+        {
+            folder = folder.Parent;
+        }
+        return folder?.FullName ?? throw new InvalidOperationException("the repository root (DistillSharp.sln) is not above the test folder");
     }
 
     private static (int Code, string Stdout, string Stderr) Cli(params string[] args)
