@@ -8,6 +8,9 @@ public static class CliApp
     /// <summary>Exit code for an error in the user's input or environment.</summary>
     public const int UsageError = 2;
 
+    /// <summary>Exit code of <c>distill run</c> when a notebook cell failed (and of a sweep when a run did).</summary>
+    public const int NotebookFailed = 1;
+
     /// <summary>Builds the root command with every sub-command.</summary>
     public static Command Build()
     {
@@ -23,6 +26,8 @@ public static class CliApp
         root.Add(ZooCommand.Create());
         root.Add(InfoCommand.Create());
         root.Add(AtomicWriteProbeCommand.Create());
+        root.Add(RunCommand.Create());
+        root.Add(SweepCommand.Create());
         return root;
     }
 
