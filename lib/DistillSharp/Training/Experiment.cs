@@ -24,7 +24,15 @@ public static class Experiment
     /// </summary>
     public static RunResult Run(RunSpec spec, string? outFolder, bool resume = false, ITrainingObserver? observer = null)
     {
+        // Everything that can be checked without data is checked first, so a typo costs no loading time.
         spec.Options.Validate();
+        var entry = DistillerRegistry.Get(spec.Method);
+        _ = new MethodSettings(spec.Method, entry.Parameters, spec.MethodParameters);
+        if (!ModelZoo.Names.Contains(spec.Student)) _ = ModelZoo.Create(spec.Student, 10);   // throws with suggestions
+        if (entry.NeedsTeacher && spec.Teacher is null)
+        {
+            throw new DistillSharpException($"method '{spec.Method}' needs a teacher: a run folder from 'distill train' or a checkpoint file.");
+        }
         var device = ComputeDevice.Resolve(spec.Device);
         var folder = outFolder is null ? null : new RunFolder(outFolder);
         if (folder is not null) PrepareFolder(folder, spec, resume);

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace DistillSharp.Tests.Training;
 
+[Collection(TrainingCollection.Name)]
 public sealed class TrainerTests : IDisposable
 {
     private readonly string root = Directory.CreateTempSubdirectory("distill-trainer-").FullName;

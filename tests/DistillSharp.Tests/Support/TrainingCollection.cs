@@ -1,0 +1,11 @@
+namespace DistillSharp.Tests.Support;
+
+/// <summary>
+/// Tests that seed libtorch's global generator and train: they run one at a time, so that no other test draws
+/// from the generator between a seed and the weights it should determine.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TrainingCollection
+{
+    public const string Name = "training (global RNG)";
+}
