@@ -15,12 +15,6 @@ public sealed class ContrastMemory : nn.Module
     private const int ParamZ1 = 2;
     private const int ParamZ2 = 3;
 
-#pragma warning disable IDE1006 // names follow the PyTorch state_dict keys
-    private readonly Tensor memory_v1;
-    private readonly Tensor memory_v2;
-    private readonly Tensor @params;
-#pragma warning restore IDE1006
-
     /// <summary>Creates the bank of <paramref name="numData"/> rows of <paramref name="dim"/>, each uniform in ±1/√(dim/3).</summary>
     public ContrastMemory(int dim, long numData, int negatives, double temperature, double momentum, Generator? generator = null)
         : base(nameof(ContrastMemory))
@@ -36,12 +30,10 @@ public sealed class ContrastMemory : nn.Module
         Temperature = temperature;
         Momentum = momentum;
         double stdv = 1.0 / Math.Sqrt(dim / 3.0);
-        memory_v1 = (rand(new long[] { numData, dim }, generator: generator) * (2 * stdv) - stdv);
-        memory_v2 = (rand(new long[] { numData, dim }, generator: generator) * (2 * stdv) - stdv);
-        @params = tensor(new float[] { negatives, (float)temperature, -1, -1, (float)momentum });
-        register_buffer("params", @params);
-        register_buffer("memory_v1", memory_v1);
-        register_buffer("memory_v2", memory_v2);
+        // Buffers are looked up by name on use (not held in fields), so they follow the module across devices.
+        register_buffer("params", tensor(new float[] { negatives, (float)temperature, -1, -1, (float)momentum }));
+        register_buffer("memory_v1", rand(new long[] { numData, dim }, generator: generator) * (2 * stdv) - stdv);
+        register_buffer("memory_v2", rand(new long[] { numData, dim }, generator: generator) * (2 * stdv) - stdv);
     }
 
     /// <summary>Embedding dimension D.</summary>
@@ -56,16 +48,18 @@ public sealed class ContrastMemory : nn.Module
     public double Momentum { get; }
 
     /// <summary>The student-side bank [N, D].</summary>
-    public Tensor StudentMemory => memory_v1;
+    public Tensor StudentMemory => get_buffer("memory_v1")!;
     /// <summary>The teacher-side bank [N, D].</summary>
-    public Tensor TeacherMemory => memory_v2;
+    public Tensor TeacherMemory => get_buffer("memory_v2")!;
+
+    private Tensor Params => get_buffer("params")!;
 
     /// <summary>The normalisation constants (Z_v1, Z_v2); negative until the first forward sets them.</summary>
     public (double Student, double Teacher) NormalizationConstants
     {
         get
         {
-            var p = @params.data<float>();
+            var p = Params.cpu().data<float>();
             return (p[ParamZ1], p[ParamZ2]);
         }
     }
@@ -86,8 +80,8 @@ public sealed class ContrastMemory : nn.Module
         long columns = contrastIndices.shape[1];
         using var scope = NewDisposeScope();
         var flat = contrastIndices.reshape(-1);
-        var teacherRows = memory_v2.index_select(0, flat).view(batch, columns, Dim);
-        var studentRows = memory_v1.index_select(0, flat).view(batch, columns, Dim);
+        var teacherRows = TeacherMemory.index_select(0, flat).view(batch, columns, Dim);
+        var studentRows = StudentMemory.index_select(0, flat).view(batch, columns, Dim);
         var hStudent = ContrastiveRepresentation.Scores(teacherRows, studentEmbedding, Temperature);
         var hTeacher = ContrastiveRepresentation.Scores(studentRows, teacherEmbedding, Temperature);
 
@@ -97,15 +91,15 @@ public sealed class ContrastMemory : nn.Module
             if (z1 < 0)
             {
                 z1 = ContrastiveRepresentation.NormalizationConstant(hStudent, NumData);
-                @params[ParamZ1] = z1;
+                Params[ParamZ1] = z1;
             }
             if (z2 < 0)
             {
                 z2 = ContrastiveRepresentation.NormalizationConstant(hTeacher, NumData);
-                @params[ParamZ2] = z2;
+                Params[ParamZ2] = z2;
             }
-            UpdateSlots(memory_v1, indices, studentEmbedding);
-            UpdateSlots(memory_v2, indices, teacherEmbedding);
+            UpdateSlots(StudentMemory, indices, studentEmbedding);
+            UpdateSlots(TeacherMemory, indices, teacherEmbedding);
         }
         var pStudent = (hStudent / z1).MoveToOuterDisposeScope();
         var pTeacher = (hTeacher / z2).MoveToOuterDisposeScope();
