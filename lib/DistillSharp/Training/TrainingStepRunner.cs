@@ -44,6 +44,9 @@ internal sealed class TrainingStepRunner(Distiller distiller, optim.Optimizer op
             .to(float64).cpu().data<double>().ToArray();
         if (!double.IsFinite(values[names.Length])) return new StepValues(names, values, false);
 
+        // The forward's tensors are not needed any more: autograd holds what backward needs and frees it node by
+        // node, so letting the handles go now keeps the peak at PyTorch's instead of activations plus gradients.
+        scope.DisposeEverythingBut(total);
         optimizer.zero_grad();
         total.backward();
         optimizer.step();
