@@ -56,6 +56,7 @@ public sealed class CifarResNet : ZooModel
     /// <inheritdoc/>
     public override ModelOutput forward(Tensor x)
     {
+        x = ChannelsLast(x);
         Tensor f0;
         using (var stem = NewDisposeScope()) f0 = stem.MoveToOuter(functional.relu(bn1.call(conv1.call(x))));
         var (f1, p1) = ResidualStage.Run(layer1, f0);

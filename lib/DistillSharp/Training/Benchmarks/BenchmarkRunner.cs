@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace DistillSharp.Training.Benchmarks;
 
@@ -23,7 +24,7 @@ public static class BenchmarkRunner
     /// <summary>The prefix of the worker's result line.</summary>
     public const string ResultMarker = "distill-bench-result: ";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>The request a worker reads.</summary>
     /// <param name="Case">What to measure.</param>
