@@ -103,13 +103,14 @@ public sealed class BenchCommandTests
         Assert.True(code == 0, err);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         int header = Array.FindIndex(lines, l => l.StartsWith("kind", StringComparison.Ordinal));
-        Assert.Equal(["kind", "network", "method", "epoch", "RSS MB", "live tensors", "managed MB", "seconds"],
+        Assert.Equal(["kind", "network", "method", "epoch", "RSS MB", "in use MB", "live tensors", "managed MB", "seconds"],
             lines[header].Split("  ", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        var rows = lines.Skip(header + 1).TakeWhile(l => l.StartsWith("leak ", StringComparison.Ordinal))
+        var rows = lines.Skip(header + 1).TakeWhile(l => l.StartsWith("leak ", StringComparison.Ordinal) && !l.StartsWith("leak check", StringComparison.Ordinal))
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
         Assert.Equal(["1", "2", "3"], rows.Select(r => r[3]));
         Assert.All(rows, r => Assert.True(double.Parse(r[4], CultureInfo.InvariantCulture) > 0));
-        Assert.Contains(lines, l => l.StartsWith("leak check resnet8 none: RSS after epoch 3", StringComparison.Ordinal));
+        Assert.All(rows, r => Assert.True(double.Parse(r[5], CultureInfo.InvariantCulture) > 0));
+        Assert.Contains(lines, l => l.StartsWith("leak check resnet8 none: in use after epoch 3", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -226,8 +226,13 @@ public static class Benchmark
 
         public void OnStep(StepProgress progress) { }
 
-        public void OnEpoch(EpochMetrics metrics, int totalEpochs) =>
-            Epochs.Add(new LeakEpoch(metrics.Epoch, ProcessMemory.ResidentBytes, Tensor.TotalCount, GC.GetTotalMemory(false), metrics.Seconds));
+        public void OnEpoch(EpochMetrics metrics, int totalEpochs)
+        {
+            long resident = ProcessMemory.ResidentBytes;
+            NativeAllocator.Trim();
+            Epochs.Add(new LeakEpoch(metrics.Epoch, resident, ProcessMemory.ResidentBytes, Tensor.TotalCount,
+                GC.GetGCMemoryInfo().TotalCommittedBytes, metrics.Seconds));
+        }
 
         public void OnMessage(string message) { }
     }

@@ -70,13 +70,13 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
         var leaks = Results.Where(r => r.Case.Kind == BenchmarkKind.Leak).ToList();
         if (leaks.Count > 0)
         {
-            var rows = new List<string[]> { new[] { "kind", "network", "method", "epoch", "RSS MB", "live tensors", "managed MB", "seconds" } };
+            var rows = new List<string[]> { new[] { "kind", "network", "method", "epoch", "RSS MB", "in use MB", "live tensors", "managed MB", "seconds" } };
             foreach (var r in leaks)
             {
                 foreach (var e in r.Epochs ?? [])
                 {
                     rows.Add(["leak", r.Case.Network, r.Case.Method, e.Epoch.ToString(C), Mb(e.ResidentBytes).ToString("F1", C),
-                        e.LiveTensors.ToString(C), Mb(e.ManagedBytes).ToString("F1", C), e.Seconds.ToString("F2", C)]);
+                        Mb(e.TrimmedBytes).ToString("F1", C), e.LiveTensors.ToString(C), Mb(e.ManagedBytes).ToString("F1", C), e.Seconds.ToString("F2", C)]);
                 }
             }
             Align(sb, rows, leftColumns: 3);
@@ -92,9 +92,10 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
         var epochs = r.Epochs ?? [];
         if (r.GrowthAfterEpoch2Percent is not double g) return $"leak check {r.Case.Network} {r.Case.Method}: fewer than 2 epochs, nothing to compare.";
         bool holds = Math.Abs(g) <= LeakTolerancePercent;
-        return $"leak check {r.Case.Network} {r.Case.Method}: RSS after epoch {epochs[^1].Epoch} is {Mb(epochs[^1].ResidentBytes).ToString("F1", C)} MB, " +
-            $"{g.ToString("+0.00;-0.00", C)}% against epoch 2 ({Mb(epochs[1].ResidentBytes).ToString("F1", C)} MB); limit {LeakTolerancePercent.ToString(C)}%: " +
-            (holds ? "holds" : "FAILS");
+        return $"leak check {r.Case.Network} {r.Case.Method}: in use after epoch {epochs[^1].Epoch} {Mb(epochs[^1].TrimmedBytes).ToString("F1", C)} MB, " +
+            $"{g.ToString("+0.00;-0.00", C)}% against epoch 2 ({Mb(epochs[1].TrimmedBytes).ToString("F1", C)} MB; untrimmed RSS " +
+            $"{r.ResidentGrowthAfterEpoch2Percent!.Value.ToString("+0.00;-0.00", C)}%), live tensors {epochs[1].LiveTensors} -> {epochs[^1].LiveTensors}; " +
+            $"limit {LeakTolerancePercent.ToString(C)}%: " + (holds ? "holds" : "FAILS");
     }
 
     /// <summary>The rows as CSV (a header line, then one line per row; leak checks: one line per epoch).</summary>
@@ -114,13 +115,13 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
         }
         if (Results.Any(r => r.Case.Kind == BenchmarkKind.Leak))
         {
-            sb.AppendLine("kind,model,teacher,method,epoch,rss_mb,live_tensors,managed_mb,seconds");
+            sb.AppendLine("kind,model,teacher,method,epoch,rss_mb,in_use_mb,live_tensors,managed_mb,seconds");
             foreach (var r in Results.Where(r => r.Case.Kind == BenchmarkKind.Leak))
             {
                 foreach (var e in r.Epochs ?? [])
                 {
                     sb.AppendLine(string.Join(',', "leak", r.Case.Model, r.Case.Teacher ?? "", r.Case.Method, e.Epoch.ToString(C),
-                        F(Mb(e.ResidentBytes)), e.LiveTensors.ToString(C), F(Mb(e.ManagedBytes)), F(e.Seconds)));
+                        F(Mb(e.ResidentBytes)), F(Mb(e.TrimmedBytes)), e.LiveTensors.ToString(C), F(Mb(e.ManagedBytes)), F(e.Seconds)));
                 }
             }
         }
@@ -151,7 +152,7 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
                 spreadPercent = Nan(r.SpreadPercent), stepMilliseconds = Nan(r.MedianStepMilliseconds),
                 windowImagesPerSecond = r.WindowImagesPerSecond, peakMb = Mb(r.PeakBytes), baseMb = Mb(r.BaselineBytes),
                 vsKdPercent = OverheadVersusKdPercent(r), isolated = r.Isolated,
-                epochs = r.Epochs?.Select(e => new { epoch = e.Epoch, rssMb = Mb(e.ResidentBytes), liveTensors = e.LiveTensors, managedMb = Mb(e.ManagedBytes), seconds = e.Seconds }),
+                epochs = r.Epochs?.Select(e => new { epoch = e.Epoch, rssMb = Mb(e.ResidentBytes), inUseMb = Mb(e.TrimmedBytes), liveTensors = e.LiveTensors, managedMb = Mb(e.ManagedBytes), seconds = e.Seconds }),
                 leakGrowthPercent = r.GrowthAfterEpoch2Percent,
             }),
         };

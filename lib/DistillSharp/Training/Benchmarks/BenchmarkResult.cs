@@ -3,10 +3,12 @@ namespace DistillSharp.Training.Benchmarks;
 /// <summary>Memory and tensors after one epoch of the leak check.</summary>
 /// <param name="Epoch">1-based epoch.</param>
 /// <param name="ResidentBytes">The process's resident set after the epoch (training, evaluation and checkpoints).</param>
+/// <param name="TrimmedBytes">The resident set after the allocator returned its cached free memory
+/// (<see cref="NativeAllocator.Trim"/>): the memory in use, where a leak shows.</param>
 /// <param name="LiveTensors">TorchSharp tensors not yet disposed.</param>
-/// <param name="ManagedBytes">Bytes on the .NET heap.</param>
+/// <param name="ManagedBytes">Bytes the .NET garbage collector has committed (its share of the resident set).</param>
 /// <param name="Seconds">The epoch's duration.</param>
-public sealed record LeakEpoch(int Epoch, long ResidentBytes, long LiveTensors, long ManagedBytes, double Seconds);
+public sealed record LeakEpoch(int Epoch, long ResidentBytes, long TrimmedBytes, long LiveTensors, long ManagedBytes, double Seconds);
 
 /// <summary>The measurement of one <see cref="BenchmarkCase"/>.</summary>
 /// <param name="Case">What was measured.</param>
@@ -37,8 +39,15 @@ public sealed record BenchmarkResult(
     /// <summary>The median window's milliseconds per step.</summary>
     public double MedianStepMilliseconds => 1000 * Median(WindowStepSeconds);
 
-    /// <summary>The leak check's verdict: resident memory after the last epoch relative to after epoch 2, in percent.</summary>
+    /// <summary>
+    /// The leak check's verdict: memory in use (the trimmed resident set) after the last epoch relative to after
+    /// epoch 2, in percent.
+    /// </summary>
     public double? GrowthAfterEpoch2Percent =>
+        Epochs is { Count: >= 2 } e ? 100.0 * (e[^1].TrimmedBytes - e[1].TrimmedBytes) / e[1].TrimmedBytes : null;
+
+    /// <summary>The same for the untrimmed resident set (which includes the allocator's cache of free memory).</summary>
+    public double? ResidentGrowthAfterEpoch2Percent =>
         Epochs is { Count: >= 2 } e ? 100.0 * (e[^1].ResidentBytes - e[1].ResidentBytes) / e[1].ResidentBytes : null;
 
     internal static double Median(IReadOnlyList<double> values)
