@@ -28,6 +28,7 @@ public static class CliApp
         root.Add(AtomicWriteProbeCommand.Create());
         root.Add(RunCommand.Create());
         root.Add(SweepCommand.Create());
+        root.Add(BenchCommand.Create());
         return root;
     }
 

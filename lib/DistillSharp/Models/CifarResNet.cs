@@ -56,7 +56,9 @@ public sealed class CifarResNet : ZooModel
     /// <inheritdoc/>
     public override ModelOutput forward(Tensor x)
     {
-        var f0 = functional.relu(bn1.call(conv1.call(x)));
+        x = ChannelsLast(x);
+        Tensor f0;
+        using (var stem = NewDisposeScope()) f0 = stem.MoveToOuter(functional.relu(bn1.call(conv1.call(x))));
         var (f1, p1) = ResidualStage.Run(layer1, f0);
         var (f2, p2) = ResidualStage.Run(layer2, f1);
         var (f3, p3) = ResidualStage.Run(layer3, f2);

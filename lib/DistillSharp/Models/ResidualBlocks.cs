@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -33,10 +34,19 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>
                 BatchNorm2d(outChannels))
             : null;
 
-    protected static (Tensor, Tensor) Finish(Tensor branch, Tensor x, Sequential? projection)
+    /// <summary>
+    /// Adds the shortcut, applies the ReLU, and keeps only the output and the sum: every other tensor the block
+    /// made is disposed with <paramref name="scope"/> when the block returns. Autograd holds its own references to
+    /// what backward needs, so this frees the intermediates PyTorch would free when their last reference goes
+    /// (in evaluation, all of them) instead of keeping them to the end of the step.
+    /// </summary>
+    protected static (Tensor, Tensor) Finish(DisposeScope scope, Tensor branch, Tensor x, Sequential? projection)
     {
         var sum = branch + (projection is null ? x : projection.call(x));
-        return (functional.relu(sum), sum);
+        var output = functional.relu(sum);
+        scope.MoveToOuter(output);
+        scope.MoveToOuter(sum);
+        return (output, sum);
     }
 
     /// <summary>Registers the projection under the reference's name and returns the two named slots.</summary>
@@ -82,9 +92,10 @@ internal sealed class BasicBlock : ResidualBlock
 
     public override (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x)
     {
+        using var scope = NewDisposeScope();
         var y = functional.relu(bn1.call(conv1.call(x)));
         y = bn2.call(conv2.call(y));
-        return Finish(y, x, downsample ?? shortcut);
+        return Finish(scope, y, x, downsample ?? shortcut);
     }
 }
 
@@ -124,10 +135,11 @@ internal sealed class Bottleneck : ResidualBlock
 
     public override (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x)
     {
+        using var scope = NewDisposeScope();
         var y = functional.relu(bn1.call(conv1.call(x)));
         y = functional.relu(bn2.call(conv2.call(y)));
         y = bn3.call(conv3.call(y));
-        return Finish(y, x, downsample ?? shortcut);
+        return Finish(scope, y, x, downsample ?? shortcut);
     }
 }
 

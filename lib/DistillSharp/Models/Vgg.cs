@@ -83,6 +83,7 @@ public sealed class Vgg : ZooModel
     public override ModelOutput forward(Tensor x)
     {
         var height = x.shape[2];
+        x = ChannelsLast(x);
         var f0 = functional.relu(block0.call(x));
         var p1 = block1.call(functional.max_pool2d(f0, 2, stride: 2));
         var f1 = functional.relu(p1);

@@ -64,6 +64,7 @@ public sealed class WideResNet : ZooModel
     /// <inheritdoc/>
     public override ModelOutput forward(Tensor x)
     {
+        x = ChannelsLast(x);
         var f0 = conv1.call(x);
         var (f1, _) = block1.ForwardWithFirstNorm(f0);
         var (f2, p1) = block2.ForwardWithFirstNorm(f1);

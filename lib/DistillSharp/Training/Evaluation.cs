@@ -19,24 +19,34 @@ public static class Evaluation
         {
             foreach (var batch in loader.Epoch(0))
             {
-                using var scope = NewDisposeScope();
                 using var owned = batch;
-                var logits = distiller.Predict(batch.Images);
-                var counts = stack(new[]
-                {
-                    nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.Sum),
-                    CorrectCount(logits, batch.Labels, 1),
-                    CorrectCount(logits, batch.Labels, 5),
-                }).cpu().data<float>().ToArray();
-                loss += counts[0];
-                top1 += counts[1];
-                top5 += counts[2];
+                var (l, c1, c5) = BatchSums(distiller, batch);
+                loss += l;
+                top1 += c1;
+                top5 += c5;
                 seen += batch.Labels.shape[0];
             }
         }
         if (wasTraining) distiller.train();
         if (seen == 0) throw new DistillSharpException("the test set is empty: nothing to evaluate.");
         return (loss / seen, 100.0 * top1 / seen, 100.0 * top5 / seen);
+    }
+
+    /// <summary>
+    /// One evaluation batch (the caller sets eval mode and no_grad): the summed cross-entropy and the top-1 and
+    /// top-5 correct counts, in one host transfer.
+    /// </summary>
+    internal static (double Loss, double Correct1, double Correct5) BatchSums(Distiller distiller, Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        var logits = distiller.Predict(batch.Images);
+        var counts = stack(new[]
+        {
+            nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.Sum),
+            CorrectCount(logits, batch.Labels, 1),
+            CorrectCount(logits, batch.Labels, 5),
+        }).cpu().data<float>().ToArray();
+        return (counts[0], counts[1], counts[2]);
     }
 
     /// <summary>

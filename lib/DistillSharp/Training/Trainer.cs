@@ -62,6 +62,7 @@ public sealed class Trainer
         var schedule = options.CreateSchedule();
         using var optimizer = optim.SGD(distiller.parameters(), options.LearningRate, options.Momentum, 0,
             options.WeightDecay, options.Nesterov);
+        var runner = new TrainingStepRunner(distiller, optimizer);
         var history = new List<EpochMetrics>();
         var terms = new List<string>();
         int start = 1;
@@ -94,21 +95,13 @@ public sealed class Trainer
             double lr = schedule.At(epoch);
             foreach (var batch in train.Epoch(epoch))
             {
-                using var scope = NewDisposeScope();
                 using var owned = batch;
                 lr = schedule.At(epoch, step, steps);
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-
-                var result = distiller.TrainingStep(batch);
-                var names = result.Losses.Keys.ToArray();
-                var total = result.Total();
-                // One transfer per step: every term, the total and the two correct counts.
-                var values = stack(result.Losses.Values.Select(v => v.detach().reshape(1)).Append(total.detach().reshape(1))
-                        .Append(Evaluation.CorrectCount(result.Logits.detach(), batch.Labels, 1).reshape(1))
-                        .Append(Evaluation.CorrectCount(result.Logits.detach(), batch.Labels, 5).reshape(1)).ToArray())
-                    .to(float64).cpu().data<double>().ToArray();
-                double loss = values[names.Length];
-                if (!double.IsFinite(loss))
+                var outcome = runner.Run(batch, lr);
+                var names = outcome.Names;
+                var values = outcome.Values;
+                double loss = outcome.Loss;
+                if (!outcome.Applied)
                 {
                     var bad = names.Where((n, i) => !double.IsFinite(values[i])).ToArray();
                     throw new DistillSharpException(
@@ -119,9 +112,6 @@ public sealed class Trainer
                             : "No checkpoint was written yet. ") +
                         "Lower --lr or the method's weights, or check the data.");
                 }
-                optimizer.zero_grad();
-                total.backward();
-                optimizer.step();
 
                 for (int i = 0; i < names.Length; i++)
                 {
@@ -130,8 +120,8 @@ public sealed class Trainer
                 }
                 long b = batch.Labels.shape[0];
                 totalLoss += loss;
-                correct1 += values[names.Length + 1];
-                correct5 += values[names.Length + 2];
+                correct1 += outcome.Correct1;
+                correct5 += outcome.Correct5;
                 seen += b;
                 step++;
                 stepsDone++;

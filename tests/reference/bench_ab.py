@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""A/B driver: `distill bench` against bench_pytorch.py, interleaved in one session, with one summary table.
+
+    dotnet build -c Release
+    /usr/bin/python3 tests/reference/bench_ab.py --rounds 3 -- --models resnet20,resnet8x4 --windows 5
+
+Each round runs every side once, the order reversed from one round to the next (A B C, then C B A, ...):
+  DistillSharp     `distill bench` as a user runs it (no environment variables)
+  PyTorch tuned    bench_pytorch.py with MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296
+                   MALLOC_TOP_PAD_=268435456 (PyTorch's best glibc setting measured on this machine)
+  PyTorch default  bench_pytorch.py with glibc's defaults
+Arguments after `--` go to both benchmarks unchanged. Before each run the driver waits while the 1-minute load
+average is above --max-load (other work on the machine), and it records the load of every run. The per-row
+number of a side is the median over rounds of that run's median window; the spread is the range over rounds.
+Raw JSON of every run is kept in --out. A measuring tool only: DistillSharp never depends on it.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TUNED = {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "4294967296", "MALLOC_TOP_PAD_": "268435456"}
+
+
+def load1():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def wait_quiet(max_load, max_wait):
+    start = time.time()
+    while load1() > max_load and time.time() - start < max_wait:
+        print(f"  load {load1():.2f} > {max_load}: waiting", file=sys.stderr, flush=True)
+        time.sleep(30)
+
+
+def run(side, cmd, env, out, rnd):
+    with open("/proc/loadavg") as f:
+        before = " ".join(f.read().split()[:3])
+    print(f"round {rnd}: {side} (load {before})", file=sys.stderr, flush=True)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    if p.returncode != 0:
+        sys.exit(f"{side} failed:\n{p.stderr[-3000:]}")
+    doc = json.loads(p.stdout)
+    path = os.path.join(out, f"{side.replace(' ', '-')}-{rnd}.json")
+    with open(path, "w") as f:
+        f.write(p.stdout)
+    return doc
+
+
+def key(row):
+    return (row["kind"], row["network"], row["method"] if row["kind"] != "data" else "")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--distill", default=os.path.join(ROOT, "lib/DistillSharp.Cli/bin/Release/net10.0/distill.dll"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "artifacts", "bench-ab", time.strftime("%Y%m%d-%H%M%S")))
+    ap.add_argument("--max-load", type=float, default=1.5, help="wait while the 1-minute load average is above this")
+    ap.add_argument("--max-wait", type=float, default=1800, help="seconds to wait for a quiet machine before each run")
+    ap.add_argument("rest", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    extra = [x for x in a.rest if x != "--"] if a.rest[:1] == ["--"] else a.rest
+    os.makedirs(a.out, exist_ok=True)
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k not in ("LD_PRELOAD", "DISTILL_MALLOC")}
+    sides = [
+        ("DistillSharp", ["dotnet", a.distill, "bench", "--format", "json"] + extra, base_env),
+        ("PyTorch tuned", ["/usr/bin/python3", os.path.join(HERE, "bench_pytorch.py"), "--format", "json"] + extra,
+         dict(base_env, **TUNED)),
+        ("PyTorch default", ["/usr/bin/python3", os.path.join(HERE, "bench_pytorch.py"), "--format", "json"] + extra, base_env),
+    ]
+    runs = {name: [] for name, _, _ in sides}
+    loads = []
+    for rnd in range(1, a.rounds + 1):
+        for name, cmd, env in (sides if rnd % 2 == 1 else list(reversed(sides))):
+            wait_quiet(a.max_load, a.max_wait)
+            doc = run(name, cmd, env, a.out, rnd)
+            runs[name].append(doc)
+            loads.append(f"{name} r{rnd}: {doc.get('machine', {}).get('LoadAverage') or doc.get('load')} -> {doc.get('loadAtEnd')}")
+
+    keys = []
+    for doc in runs["DistillSharp"] + runs["PyTorch tuned"]:
+        for row in doc["rows"]:
+            if key(row) not in keys:
+                keys.append(key(row))
+
+    def stat(side, k, field):
+        vals = [r[field] for doc in runs[side] for r in doc["rows"] if key(r) == k and r.get(field) is not None]
+        return (statistics.median(vals), min(vals), max(vals)) if vals else None
+
+    first = runs["DistillSharp"][0]
+    m = first["machine"]
+    print(f"A/B: distill bench vs bench_pytorch.py, {a.rounds} rounds interleaved (order reversed every round)")
+    print(f"machine: {m['Cpu']}, {m['Cores']} cores; DistillSharp: {m['Backend']}, threads {m['Threads']}, {m['Allocator']}")
+    print(f"PyTorch: {runs['PyTorch tuned'][0]['torch']}; tuned = {' '.join(f'{k}={v}' for k, v in TUNED.items())}")
+    print(f"settings: {' '.join(extra) if extra else '(defaults)'}")
+    print("load averages (1/5/15 min) at start -> end of each run:")
+    for line in loads:
+        print("  " + line)
+    print()
+    header = ["kind", "network", "method", "DistillSharp img/s", "PyTorch tuned", "ratio", "PyTorch default", "ratio",
+              "DS peak MB", "PT tuned MB", "ratio", "PT default MB", "DS vs kd", "PT vs kd"]
+    out = [header]
+    for k in keys:
+        ds, pt, pd = (stat(s, k, "imagesPerSecond") for s in ("DistillSharp", "PyTorch tuned", "PyTorch default"))
+        dm, tm, dfm = (stat(s, k, "peakMb") for s in ("DistillSharp", "PyTorch tuned", "PyTorch default"))
+        dk, tk = stat("DistillSharp", k, "vsKdPercent"), stat("PyTorch tuned", k, "vsKdPercent")
+
+        def f(v):
+            return "" if v is None else f"{v[0]:.1f} ({v[1]:.0f}-{v[2]:.0f})"
+        out.append([k[0], k[1], k[2], f(ds), f(pt), f"{ds[0] / pt[0]:.2f}x" if ds and pt else "", f(pd),
+                    f"{ds[0] / pd[0]:.2f}x" if ds and pd else "", f"{dm[0]:.0f}" if dm else "", f"{tm[0]:.0f}" if tm else "",
+                    f"{dm[0] / tm[0]:.2f}x" if dm and tm else "", f"{dfm[0]:.0f}" if dfm else "",
+                    f"{dk[0]:+.1f}%" if dk else "", f"{tk[0]:+.1f}%" if tk else ""])
+    widths = [max(len(r[i]) for r in out) for i in range(len(header))]
+    for r in out:
+        print("  ".join(c.ljust(widths[i]) if i < 3 else c.rjust(widths[i]) for i, c in enumerate(r)).rstrip())
+    print(f"\nraw runs: {os.path.relpath(a.out, ROOT)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
