@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -94,79 +93,8 @@ public sealed class Augmentation
             offsetX[i] = CropPadding > 0 ? random.NextBelow(span) : 0;
             flip[i] = HorizontalFlip && random.NextBelow(2) == 1;
         }
-        if (images.device_type == DeviceType.CPU && images.dtype == ScalarType.Byte && images.dim() == 4)
-        {
-            return CropFlipNormalizeOnCpu(images, offsetY, offsetX, flip);
-        }
         using var cropped = CropFlip(images, CropPadding, offsetY, offsetX, flip);
         return Normalize(cropped);
-    }
-
-    /// <summary>
-    /// <see cref="CropFlip"/> then <see cref="Normalize"/> in one pass over the bytes, for uint8 images on the CPU:
-    /// each output pixel is read from its source pixel (or is a zero of the padding) and mapped through a
-    /// per-channel table of <c>(float)v * scale + shift</c>, the same two float32 operations the tensor path
-    /// performs, so the result is bit-identical; it is written straight into the new tensor's memory. No
-    /// intermediate tensors, no index tensors: a batch costs one allocation.
-    /// </summary>
-    private Tensor CropFlipNormalizeOnCpu(Tensor images, long[] offsetY, long[] offsetX, bool[] flip)
-    {
-        int b = checked((int)images.shape[0]), c = checked((int)images.shape[1]);
-        int h = checked((int)images.shape[2]), w = checked((int)images.shape[3]);
-        if (c != _mean.Length)
-            throw new ArgumentException($"the images have {c} channels but the normalization has {_mean.Length} mean values.", nameof(images));
-        var table = NormalizationTable(c);
-        using var contiguous = images.is_contiguous() ? null : images.contiguous();
-        ReadOnlySpan<byte> source = (contiguous ?? images).bytes;
-        var result = torch.empty(new long[] { b, c, h, w }, ScalarType.Float32);
-        var target = MemoryMarshal.Cast<byte, float>(result.bytes);
-        int pad = CropPadding, plane = h * w;
-        for (int n = 0; n < b; n++)
-        {
-            int dy = (int)offsetY[n] - pad, dx = (int)offsetX[n] - pad;
-            bool mirror = flip[n];
-            for (int ch = 0; ch < c; ch++)
-            {
-                var lut = table.AsSpan(ch * 256, 256);
-                float zero = lut[0];
-                var src = source.Slice((n * c + ch) * plane, plane);
-                var dst = target.Slice((n * c + ch) * plane, plane);
-                for (int y = 0; y < h; y++)
-                {
-                    int sy = y + dy;
-                    var row = dst.Slice(y * w, w);
-                    if (sy < 0 || sy >= h)
-                    {
-                        row.Fill(zero);
-                        continue;
-                    }
-                    var line = src.Slice(sy * w, w);
-                    for (int x = 0; x < w; x++)
-                    {
-                        int sx = mirror ? dx + (w - 1 - x) : dx + x;
-                        row[x] = (uint)sx < (uint)w ? lut[line[sx]] : zero;
-                    }
-                }
-            }
-        }
-        return result;
-    }
-
-    /// <summary>For each channel, the normalized value of every byte: <c>(float)v * scale[c] + shift[c]</c> in float32.</summary>
-    private float[] NormalizationTable(int channels)
-    {
-        var table = new float[channels * 256];
-        for (int c = 0; c < channels; c++)
-        {
-            float scale = 1f / (255f * _std[c]);
-            float shift = -_mean[c] / _std[c];
-            for (int v = 0; v < 256; v++)
-            {
-                float scaled = v * scale;   // rounded to float32 first, as the tensor path's mul_
-                table[c * 256 + v] = scaled + shift;
-            }
-        }
-        return table;
     }
 
     /// <summary>
