@@ -22,8 +22,13 @@ internal static class RunCommand
             var config = parse.InvocationConfiguration;
             var input = parse.GetRequiredValue(notebook);
             var given = (parse.GetValue(parameters) ?? []).Select(NotebookParameters.ParseAssignment).ToList();
-            var output = OutputPath(input, parse.GetValue(outPath), parse.GetValue(inPlace));
-            return Run(input, given, output, config.Output, config.Error);
+            bool overwrite = parse.GetValue(inPlace);
+            var output = OutputPath(input, parse.GetValue(outPath), overwrite);
+            // In place, the results table goes to artifacts/, not beside the notebook (which lives in the repository).
+            var results = overwrite
+                ? Path.Combine("artifacts", Path.GetFileNameWithoutExtension(input) + ".results.csv")
+                : NotebookContext.ResultsPathFor(output);
+            return Run(input, given, output, results, config.Output, config.Error);
         });
         return command;
     }
@@ -50,7 +55,7 @@ internal static class RunCommand
         return output;
     }
 
-    private static int Run(string input, List<KeyValuePair<string, string>> parameters, string output, TextWriter stdout, TextWriter stderr)
+    private static int Run(string input, List<KeyValuePair<string, string>> parameters, string output, string results, TextWriter stdout, TextWriter stderr)
     {
         if (!File.Exists(input))
         {
@@ -59,7 +64,7 @@ internal static class RunCommand
         var notebook = NotebookFile.Read(input);
 
         // A results table left by an earlier run would pass for this run's: remove it first.
-        var results = NotebookContext.ResultsPathFor(output);
+        results = Path.GetFullPath(results);
         if (File.Exists(results))
         {
             File.Delete(results);
@@ -72,7 +77,7 @@ internal static class RunCommand
         NotebookRunResult result;
         using (var progress = new TerminalProgress(stdout, stderr, interactive))
         {
-            var options = new NotebookRunOptions { Parameters = parameters, OutputPath = output, Observer = progress };
+            var options = new NotebookRunOptions { Parameters = parameters, OutputPath = output, ResultsPath = results, Observer = progress };
             result = NotebookRunner.RunAsync(notebook, options).GetAwaiter().GetResult();
         }
 
