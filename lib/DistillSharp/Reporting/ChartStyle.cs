@@ -4,13 +4,20 @@ using PlotlyChart = Plotly.NET.Chart;
 
 namespace DistillSharp.Reporting;
 
-/// <summary>The title and both axis titles every chart of the library carries.</summary>
+/// <summary>The title, both axis titles and the size every chart of the library carries.</summary>
 internal static class ChartStyle
 {
-    /// <summary><paramref name="chart"/> with <paramref name="title"/> and the two axis titles.</summary>
+    /// <summary>Width of the charts in pixels: room for a long title and a legend beside the plot.</summary>
+    public const int Width = 900;
+
+    /// <summary>Height of the charts in pixels.</summary>
+    public const int Height = 500;
+
+    /// <summary><paramref name="chart"/> with <paramref name="title"/>, the two axis titles and the library's size.</summary>
     public static GenericChart Titled(GenericChart chart, string title, string xAxis, string yAxis)
     {
         chart = PlotlyChart.withTitle(title, null).Invoke(chart);
+        chart = chart.WithSize(new Optional<int>(Width, true), new Optional<int>(Height, true));
         chart = chart.WithXAxisStyle<double, double, string>(TitleText: new Optional<string>(xAxis, true));
         return chart.WithYAxisStyle<double, double, string>(TitleText: new Optional<string>(yAxis, true));
     }

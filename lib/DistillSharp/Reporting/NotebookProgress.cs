@@ -7,7 +7,8 @@ namespace DistillSharp.Reporting;
 /// <summary>
 /// A run's progress in a notebook cell: one displayed status line updated in place (epoch, step, running loss and
 /// training top-1, images per second, time left), redrawn at most once per <see cref="Interval"/> and at the end of
-/// every epoch, plus one printed line per finished epoch, which stays in the cell's output as the run's log.
+/// every epoch (then with the test accuracy and the time so far), plus one printed line per finished epoch, which
+/// stays in the cell's output as the run's log.
 /// </summary>
 /// <remarks>
 /// By default the status goes through <see cref="DisplayHandle"/> (the notebook runner's <c>display</c>). Under
@@ -25,6 +26,8 @@ public sealed class NotebookProgress : ITrainingObserver
     private readonly TimeProvider clock;
     private Action<object?>? update;
     private DateTimeOffset lastDraw;
+    private double secondsSoFar;
+    private double bestTop1 = double.NegativeInfinity;
 
     /// <summary>Creates the observer; nothing is shown until the run reports its first step.</summary>
     /// <param name="title">What is training, at the start of every line (e.g. <c>teacher resnet20</c>).</param>
@@ -63,9 +66,10 @@ public sealed class NotebookProgress : ITrainingObserver
     /// <inheritdoc />
     public void OnEpoch(EpochMetrics metrics, int totalEpochs)
     {
-        var line = EpochLine(title, metrics, totalEpochs);
-        Draw(line, clock.GetUtcNow());
-        (lines ?? Console.Out).WriteLine(line);
+        secondsSoFar += metrics.Seconds;
+        bestTop1 = Math.Max(bestTop1, metrics.TestTop1);
+        Draw(EpochStatus(title, metrics, totalEpochs, secondsSoFar, bestTop1), clock.GetUtcNow());
+        (lines ?? Console.Out).WriteLine(EpochLine(title, metrics, totalEpochs));
     }
 
     /// <inheritdoc />
@@ -90,6 +94,22 @@ public sealed class NotebookProgress : ITrainingObserver
         return string.Create(c,
             $"{title}: epoch {m.Epoch}/{totalEpochs}  lr {m.LearningRate:G4}{terms}  train top-1 {m.TrainTop1:F2}%  test top-1 {m.TestTop1:F2}%  top-5 {m.TestTop5:F2}%  ({m.Seconds:F1} s)");
     }
+
+    /// <summary>
+    /// The status after an epoch: <c>TITLE: epoch 2/5 done, 2m03s so far: test top-1 87.45%</c>, and after the last
+    /// one <c>TITLE: done, 5 epochs in 5m10s: test top-1 88.01% (best epoch 88.20%)</c>.
+    /// </summary>
+    /// <param name="title">What is training.</param>
+    /// <param name="m">The finished epoch.</param>
+    /// <param name="totalEpochs">Epochs in the run.</param>
+    /// <param name="secondsSoFar">Seconds of the epochs this observer has seen.</param>
+    /// <param name="bestTop1">The best test top-1 (%) of those epochs.</param>
+    public static string EpochStatus(string title, EpochMetrics m, int totalEpochs, double secondsSoFar, double bestTop1) =>
+        m.Epoch >= totalEpochs
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"{title}: done, {totalEpochs} epoch{(totalEpochs == 1 ? "" : "s")} in {Duration(TimeSpan.FromSeconds(secondsSoFar))}: test top-1 {m.TestTop1:F2}% (best epoch {bestTop1:F2}%)")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"{title}: epoch {m.Epoch}/{totalEpochs} done, {Duration(TimeSpan.FromSeconds(secondsSoFar))} so far: test top-1 {m.TestTop1:F2}%");
 
     /// <summary>A duration as <c>1h02m</c>, <c>3m05s</c> or <c>0m09s</c>.</summary>
     public static string Duration(TimeSpan t) =>

@@ -91,7 +91,7 @@ public static class ResultTables
     /// </summary>
     public static string ThisRunHeader(RunSummary run, string machine) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"this run ({run.Dataset}, {run.Profile} profile, {run.TrainImages:N0} training images, {run.Epochs} epochs, seed {run.Seed}; {machine}): top-1 (%)");
+            $"this run ({run.Dataset}, {run.Profile} profile, {run.TrainImages:N0} training images, {run.Epochs} epoch{(run.Epochs == 1 ? "" : "s")}, seed {run.Seed}; {machine}): top-1 (%)");
 
     /// <summary>
     /// The paper's numbers for <paramref name="paper"/> beside this run's, row by role (teacher, student alone, KD,

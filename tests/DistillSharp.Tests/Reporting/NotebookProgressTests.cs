@@ -26,6 +26,8 @@ public sealed class NotebookProgressTests
             NotebookProgress.EpochLine("KD", metrics, 5));
         Assert.Equal("0m09s", NotebookProgress.Duration(TimeSpan.FromSeconds(9)));
         Assert.Equal("1h01m", NotebookProgress.Duration(TimeSpan.FromSeconds(3700)));
+        Assert.Equal("KD: epoch 2/5 done, 2m03s so far: test top-1 87.45%", NotebookProgress.EpochStatus("KD", metrics, 5, 123.4, 88));
+        Assert.Equal("KD: done, 2 epochs in 2m03s: test top-1 87.45% (best epoch 88.00%)", NotebookProgress.EpochStatus("KD", metrics, 2, 123.4, 88));
     }
 
     [Fact]
@@ -57,10 +59,14 @@ public sealed class NotebookProgressTests
         clock.Now = start.AddSeconds(4.2);
         var metrics = new EpochMetrics(1, 0.05, new Dictionary<string, double> { ["ce"] = 0.5 }, 80, 99, 0.4, 85, 99.5, 4.2);
         progress.OnEpoch(metrics, 5);
-        var epochLine = NotebookProgress.EpochLine("t", metrics, 5);
-        Assert.Equal(epochLine, shown[^1]);
+        Assert.Equal("t: epoch 1/5 done, 0m04s so far: test top-1 85.00%", shown[^1]);
         Assert.Equal(4, events.Count);
-        Assert.Equal(epochLine + Environment.NewLine, lines.ToString());
+        Assert.Equal(NotebookProgress.EpochLine("t", metrics, 5) + Environment.NewLine, lines.ToString());
+
+        // The next epoch's time adds to the first's, and its best is the better of the two.
+        clock.Now = start.AddSeconds(9);
+        progress.OnEpoch(metrics with { Epoch = 5, TestTop1 = 84, Seconds = 70 }, 5);
+        Assert.Equal("t: done, 5 epochs in 1m14s: test top-1 84.00% (best epoch 85.00%)", shown[^1]);
 
         progress.OnMessage("resumed after epoch 1");
         Assert.EndsWith("t: resumed after epoch 1" + Environment.NewLine, lines.ToString());
@@ -82,7 +88,7 @@ public sealed class NotebookProgressTests
         var outputs = run.Notebook.Cells[0].Outputs;
         Assert.Equal(new[] { "display_data", "stream" }, outputs.Select(o => o.OutputType));
         const string line = "run: epoch 1/1  lr 0.05  ce 0.5000  train top-1 75.00%  test top-1 80.00%  top-5 100.00%  (1.5 s)";
-        Assert.Equal(line, ((RichOutput)outputs[0]).GetText(DisplayFormatters.PlainText));
+        Assert.Equal("run: done, 1 epoch in 0m01s: test top-1 80.00% (best epoch 80.00%)", ((RichOutput)outputs[0]).GetText(DisplayFormatters.PlainText));
         Assert.Equal(line + "\n", Stdout(run.Notebook.Cells[0]));
     }
 }

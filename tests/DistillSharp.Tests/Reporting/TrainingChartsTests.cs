@@ -26,6 +26,8 @@ public sealed class TrainingChartsTests
         Assert.Equal("Test top-1 accuracy after each epoch", Title(chart));
         Assert.Equal("epoch (passes over the training set)", AxisTitle(chart, "xaxis"));
         Assert.Equal("test top-1 accuracy (%)", AxisTitle(chart, "yaxis"));
+        var layout = Figure(chart).GetProperty("layout");
+        Assert.Equal((900, 500), (layout.GetProperty("width").GetInt32(), layout.GetProperty("height").GetInt32()));
     }
 
     [Fact]
