@@ -19,7 +19,7 @@ namespace DistillSharp.Reporting;
 /// <param name="FinalTop1">Test top-1 (%) after the last epoch.</param>
 /// <param name="FinalTop5">Test top-5 (%) after the last epoch.</param>
 /// <param name="BestTop1">The best test top-1 (%) over the epochs (selected on the test set: for reference only).</param>
-/// <param name="Seconds">Training and evaluation time summed over the epochs (data loading excluded).</param>
+/// <param name="Seconds">Training and evaluation time summed over the epochs (data loading excluded), to 0.1 s.</param>
 public sealed record RunSummary(
     string Label, string Method, string Student, string Teacher, string Profile, string Dataset, int TrainImages,
     int Epochs, long Seed, double FinalTop1, double FinalTop5, double BestTop1, double Seconds)
@@ -41,6 +41,6 @@ public sealed record RunSummary(
         return new RunSummary(
             label, spec.Method, spec.Student, teacher, spec.Profile, spec.Dataset, trainImages,
             result.Last.Epoch, spec.Options.Seed, result.Last.TestTop1, result.Last.TestTop5, result.Best.TestTop1,
-            result.Epochs.Sum(e => e.Seconds));
+            Math.Round(result.Epochs.Sum(e => e.Seconds), 1, MidpointRounding.AwayFromZero));
     }
 }
