@@ -5,7 +5,8 @@ namespace DistillSharp.Cli;
 
 /// <summary>
 /// <c>distill run NOTEBOOK.ipynb [-p name=value]... [--out PATH] [--in-place]</c>: executes the notebook's code cells
-/// in one C# scripting session and writes the executed notebook (default <c>artifacts/NAME.ipynb</c>). Exit code 0
+/// in one C# scripting session and writes the executed notebook (default <c>artifacts/NAME.ipynb</c>) and the results
+/// table it saves beside it (with <c>--in-place</c>, in <c>artifacts/NAME.results.csv</c>). Exit code 0
 /// when every cell ran, 1 when a cell failed (the notebook is written up to it), 2 for a usage error.
 /// </summary>
 internal static class RunCommand
