@@ -5,7 +5,8 @@ namespace DistillSharp.Cli;
 
 /// <summary>
 /// <c>distill run NOTEBOOK.ipynb [-p name=value]... [--out PATH] [--in-place]</c>: executes the notebook's code cells
-/// in one C# scripting session and writes the executed notebook (default <c>artifacts/NAME.ipynb</c>). Exit code 0
+/// in one C# scripting session and writes the executed notebook (default <c>artifacts/NAME.ipynb</c>) and the results
+/// table it saves beside it (with <c>--in-place</c>, in <c>artifacts/NAME.results.csv</c>). Exit code 0
 /// when every cell ran, 1 when a cell failed (the notebook is written up to it), 2 for a usage error.
 /// </summary>
 internal static class RunCommand
@@ -22,8 +23,13 @@ internal static class RunCommand
             var config = parse.InvocationConfiguration;
             var input = parse.GetRequiredValue(notebook);
             var given = (parse.GetValue(parameters) ?? []).Select(NotebookParameters.ParseAssignment).ToList();
-            var output = OutputPath(input, parse.GetValue(outPath), parse.GetValue(inPlace));
-            return Run(input, given, output, config.Output, config.Error);
+            bool overwrite = parse.GetValue(inPlace);
+            var output = OutputPath(input, parse.GetValue(outPath), overwrite);
+            // In place, the results table goes to artifacts/, not beside the notebook (which lives in the repository).
+            var results = overwrite
+                ? Path.Combine("artifacts", Path.GetFileNameWithoutExtension(input) + ".results.csv")
+                : NotebookContext.ResultsPathFor(output);
+            return Run(input, given, output, results, config.Output, config.Error);
         });
         return command;
     }
@@ -50,7 +56,7 @@ internal static class RunCommand
         return output;
     }
 
-    private static int Run(string input, List<KeyValuePair<string, string>> parameters, string output, TextWriter stdout, TextWriter stderr)
+    private static int Run(string input, List<KeyValuePair<string, string>> parameters, string output, string results, TextWriter stdout, TextWriter stderr)
     {
         if (!File.Exists(input))
         {
@@ -59,7 +65,7 @@ internal static class RunCommand
         var notebook = NotebookFile.Read(input);
 
         // A results table left by an earlier run would pass for this run's: remove it first.
-        var results = NotebookContext.ResultsPathFor(output);
+        results = Path.GetFullPath(results);
         if (File.Exists(results))
         {
             File.Delete(results);
@@ -72,7 +78,7 @@ internal static class RunCommand
         NotebookRunResult result;
         using (var progress = new TerminalProgress(stdout, stderr, interactive))
         {
-            var options = new NotebookRunOptions { Parameters = parameters, OutputPath = output, Observer = progress };
+            var options = new NotebookRunOptions { Parameters = parameters, OutputPath = output, ResultsPath = results, Observer = progress };
             result = NotebookRunner.RunAsync(notebook, options).GetAwaiter().GetResult();
         }
 

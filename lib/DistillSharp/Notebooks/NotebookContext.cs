@@ -15,11 +15,15 @@ public sealed class NotebookContext
 
     private static readonly AsyncLocal<NotebookContext?> CurrentContext = new();
 
-    internal NotebookContext(string? outputPath, IReadOnlyDictionary<string, string> parameters)
+    private readonly string? explicitResultsPath;
+
+    internal NotebookContext(string? outputPath, string? resultsPath, IReadOnlyDictionary<string, string> parameters)
     {
         OutputPath = outputPath is null ? null : Path.GetFullPath(outputPath);
+        explicitResultsPath = resultsPath is null ? null : Path.GetFullPath(resultsPath);
         Parameters = parameters;
     }
+
 
     /// <summary>The context of the notebook run this code belongs to, or null outside a run.</summary>
     public static NotebookContext? Current => CurrentContext.Value;
@@ -28,10 +32,11 @@ public sealed class NotebookContext
     public string? OutputPath { get; }
 
     /// <summary>
-    /// Where <see cref="NotebookResults.Save(Microsoft.Data.Analysis.DataFrame)"/> writes: <c>NAME.results.csv</c>
-    /// beside the executed notebook <c>NAME.ipynb</c>; null when the run writes no file.
+    /// Where <see cref="NotebookResults.Save(Microsoft.Data.Analysis.DataFrame)"/> writes: the run's
+    /// <see cref="NotebookRunOptions.ResultsPath"/> when given, else <c>NAME.results.csv</c> beside the executed
+    /// notebook <c>NAME.ipynb</c>; null when the run writes no file.
     /// </summary>
-    public string? ResultsPath => OutputPath is null ? null : ResultsPathFor(OutputPath);
+    public string? ResultsPath => explicitResultsPath ?? (OutputPath is null ? null : ResultsPathFor(OutputPath));
 
     /// <summary>The parameter values given to the run (name to value as typed), empty when none were.</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; }

@@ -23,6 +23,12 @@ public sealed class NotebookRunOptions
     /// </summary>
     public string? OutputPath { get; init; }
 
+    /// <summary>
+    /// Where <see cref="NotebookResults"/> writes the results table; null for <c>NAME.results.csv</c> beside
+    /// <see cref="OutputPath"/>. (<c>distill run --in-place</c> sets it, so the table stays out of the notebook's folder.)
+    /// </summary>
+    public string? ResultsPath { get; init; }
+
     /// <summary>Told of each cell's start, output and end (for progress in a terminal); may be null.</summary>
     public INotebookRunObserver? Observer { get; init; }
 }
@@ -116,7 +122,7 @@ public static partial class NotebookRunner
         {
             parameters[name] = value;
         }
-        var context = new NotebookContext(options.OutputPath, parameters);
+        var context = new NotebookContext(options.OutputPath, options.ResultsPath, parameters);
         var runStart = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var runInfo = new JsonObject

@@ -218,6 +218,36 @@ public sealed class NotebookRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task TheResultsTableGoesWhereTheRunSaysOrBesideTheNotebook()
+    {
+        var notebook = Create(Code("record Row(string Name, int Value);\nDistillSharp.Notebooks.NotebookResults.Save(new[] { new Row(\"a\", 1) });"));
+        var output = Path.Combine(folder, "placed.ipynb");
+        var elsewhere = Path.Combine(folder, "elsewhere", "table.csv");
+        var run = await NotebookRunner.RunAsync(notebook, new NotebookRunOptions { OutputPath = output, ResultsPath = elsewhere });
+        Assert.True(run.Succeeded, run.Failure?.ToString());
+        Assert.Equal("Name,Value\na,1\n", File.ReadAllText(elsewhere));
+        Assert.False(File.Exists(Path.Combine(folder, "placed.results.csv")));
+
+        // distill run --in-place: the notebook is rewritten where it is, its results go to ./artifacts/NAME.results.csv.
+        string name = $"inplace-{Guid.NewGuid():N}";
+        var input = Write(notebook, folder, name + ".ipynb");
+        var results = Path.GetFullPath(Path.Combine("artifacts", name + ".results.csv"));
+        try
+        {
+            var (code, stdout, _) = Cli("run", input, "--in-place");
+            Assert.Equal(0, code);
+            Assert.Contains($"results: {results}", stdout);
+            Assert.Equal("Name,Value\na,1\n", File.ReadAllText(results));
+            Assert.False(File.Exists(Path.Combine(folder, name + ".results.csv")));
+            Assert.Equal("completed", NotebookFile.Read(input).Metadata["distill"]!["status"]!.GetValue<string>());
+        }
+        finally
+        {
+            File.Delete(results);
+        }
+    }
+
+    [Fact]
     public async Task AnObserverWritingToTheConsoleDoesNotFeedBackIntoTheCell()
     {
         // An observer that echoes to Console.Out (the routed writer while a cell runs) must reach the terminal,

@@ -1,0 +1,111 @@
+using DistillSharp.Reporting;
+using DistillSharp.Tests.Models;
+using DistillSharp.Training;
+using Microsoft.Data.Analysis;
+
+namespace DistillSharp.Tests.Reporting;
+
+public sealed class ResultTablesTests
+{
+    private static readonly RunSummary Teacher = new("teacher", "none", "resnet20", "", "cpu", "fashion-mnist", 10000, 5, 1, 91.25, 99.75, 91.5, 300.5);
+    private static readonly RunSummary Student = new("student alone", "none", "resnet8", "", "cpu", "fashion-mnist", 10000, 5, 1, 87.5, 99.5, 87.75, 120.25);
+    private static readonly RunSummary Kd = new("KD", "kd", "resnet8", "resnet20", "cpu", "fashion-mnist", 10000, 5, 1, 88.125, 99.625, 88.25, 180.0);
+    private static readonly RunSummary Crd = new("CRD", "crd", "resnet8", "resnet20", "cpu", "fashion-mnist", 10000, 5, 1, 88.0, 99.5, 88.0, 200.75);
+
+    private static object?[] Row(DataFrame frame, int row) => frame.Columns.Select(c => c[row]).ToArray();
+
+    [Fact]
+    public void TheRunsTableHoldsEveryValueOfEveryRun()
+    {
+        var table = ResultTables.Runs([Teacher, Kd]);
+        Assert.Equal(
+            ["label", "method", "student", "teacher", "profile", "dataset", "train_images", "epochs", "seed", "final_top1", "final_top5", "best_top1", "seconds"],
+            table.Columns.Select(c => c.Name));
+        Assert.Equal(2, table.Rows.Count);
+        Assert.Equal(new object?[] { "teacher", "none", "resnet20", "", "cpu", "fashion-mnist", 10000, 5, 1L, 91.25, 99.75, 91.5, 300.5 }, Row(table, 0));
+        Assert.Equal(new object?[] { "KD", "kd", "resnet8", "resnet20", "cpu", "fashion-mnist", 10000, 5, 1L, 88.125, 99.625, 88.25, 180.0 }, Row(table, 1));
+    }
+
+    [Fact]
+    public void ARunSummaryTakesTheLastEpochTheBestEpochAndTheSummedSeconds()
+    {
+        EpochMetrics Epoch(int e, double top1, double top5, double seconds) =>
+            new(e, 0.05, new Dictionary<string, double> { ["ce"] = 1 }, 0, 0, 0, top1, top5, seconds);
+        var result = new RunResult([Epoch(1, 50, 90, 1.5), Epoch(2, 70, 95, 2.5), Epoch(3, 65, 96, 3.08)], null);
+        var spec = RunSpec.FromProfile("smoke", "kd") with { Teacher = "unused", Options = TrainingProfile.Smoke.Options with { Seed = 7, Epochs = 3 } };
+
+        var row = RunSummary.From("KD", spec, result, teacherModel: "resnet20");
+        // Last epoch 65 / 96, best epoch 70, 1.5 + 2.5 + 3.08 = 7.08 seconds, to 0.1 s: 7.1, smoke's 512 images.
+        Assert.Equal(new RunSummary("KD", "kd", "resnet8", "resnet20", "smoke", "fashion-mnist", 512, 3, 7, 65, 96, 70, 7.1), row);
+
+        // Without a subset the whole training split counts: Fashion-MNIST has 60,000 training images.
+        var whole = RunSummary.From("teacher", spec with { Method = "none", Teacher = null, TrainSubset = null }, result);
+        Assert.Equal((60000, ""), (whole.TrainImages, whole.Teacher));
+
+        var empty = Assert.Throws<DistillSharpException>(() => RunSummary.From("x", spec, new RunResult([], null), "t"));
+        Assert.Equal("run 'x' has no finished epoch to summarise; train at least one epoch.", empty.Message);
+    }
+
+    [Fact]
+    public void TheZooTableHoldsThePyTorchParameterAndMacCounts()
+    {
+        string[] names = ["resnet8", "resnet20", "wrn_16_2"];
+        var table = ResultTables.Zoo(names);
+        Assert.Equal(["model", "input", "classes", "parameters", "MACs", "features (stem, stages, pooled)"], table.Columns.Select(c => c.Name));
+        for (int i = 0; i < names.Length; i++)
+        {
+            var golden = ZooGolden.Model(names[i]);
+            Assert.Equal(names[i], table["model"][i]);
+            Assert.Equal("3×32×32", table["input"][i]);
+            Assert.Equal(100, table["classes"][i]);
+            Assert.Equal(golden.GetProperty("params").GetInt64(), table["parameters"][i]);
+            Assert.Equal(golden.GetProperty("macs").GetInt64(), table["MACs"][i]);
+            // Golden shapes are for a batch of 2: drop the batch dimension.
+            var stages = ZooGolden.Shapes(golden.GetProperty("shapes").GetProperty("features"));
+            Assert.Equal(string.Join(", ", stages.Select(s => string.Join("×", s.Skip(1)))), table["features (stem, stages, pooled)"][i]);
+        }
+        Assert.Equal("16×32×32, 16×32×32, 32×16×16, 64×8×8, 64", table["features (stem, stages, pooled)"][0]);
+    }
+
+    [Fact]
+    public void TheReferenceTableLabelsEveryNumberAsThePapers()
+    {
+        var table = ResultTables.Reference(PaperReference.Cifar100);
+        Assert.Equal(
+            ["teacher", "student", "architectures", "paper: teacher top-1 (%)", "paper: student alone top-1 (%)", "paper: KD top-1 (%)", "paper: CRD top-1 (%)"],
+            table.Columns.Select(c => c.Name));
+        Assert.Equal(13, table.Rows.Count);
+        Assert.Equal(new object?[] { "resnet32x4", "resnet8x4", "same", 79.42, 72.50, 73.33, 75.51 }, Row(table, 5));
+        Assert.Equal(new object?[] { "wrn_40_2", "ShuffleV1", "different", 75.61, 70.50, 74.83, 76.05 }, Row(table, 12));
+    }
+
+    [Fact]
+    public void PaperVersusRunKeepsThePapersNumbersAndThisRunsInSeparateLabelledColumns()
+    {
+        var paper = new PaperPair("resnet56", "resnet20", true, 72.34, 69.06, 70.66, 71.16);
+        var table = ResultTables.PaperVersusRun(paper, Teacher, Student, Kd, Crd, "2 CPU cores (AMD EPYC)");
+        Assert.Equal(
+            [
+                "role", "paper: network", "paper (CRD, Tian et al. 2020): CIFAR-100 top-1 (%)", "paper: gain over the student alone (points)",
+                "this run: network",
+                "this run (fashion-mnist, cpu profile, 10,000 training images, 5 epochs, seed 1; 2 CPU cores (AMD EPYC)): top-1 (%)",
+                "this run: gain over the student alone (points)",
+            ],
+            table.Columns.Select(c => c.Name));
+        // Gains: 70.66 - 69.06 = 1.60, 71.16 - 69.06 = 2.10; 88.125 - 87.5 = 0.625 -> 0.63, 88.0 - 87.5 = 0.5.
+        Assert.Equal(new object?[] { "teacher", "resnet56", 72.34, null, "resnet20", 91.25, null }, Row(table, 0));
+        Assert.Equal(new object?[] { "student alone", "resnet20", 69.06, null, "resnet8", 87.5, null }, Row(table, 1));
+        Assert.Equal(new object?[] { "KD", "resnet20", 70.66, 1.60, "resnet8", 88.125, 0.63 }, Row(table, 2));
+        Assert.Equal(new object?[] { "CRD", "resnet20", 71.16, 2.10, "resnet8", 88.0, 0.5 }, Row(table, 3));
+    }
+
+    [Fact]
+    public void PaperVersusRunRefusesRunsOfDifferentSettings()
+    {
+        var paper = PaperReference.Cifar100[0];
+        var e = Assert.Throws<DistillSharpException>(() => ResultTables.PaperVersusRun(paper, Teacher, Student, Kd with { Seed = 2 }, Crd, "m"));
+        Assert.Equal(
+            "the paper-vs-this-run table needs four runs with one seed; got teacher: 1, student alone: 1, KD: 2, CRD: 1. " +
+            "Train the teacher and the students with the same setting, or compare them in separate tables.", e.Message);
+    }
+}
