@@ -20,17 +20,5 @@ public static class MachineInfo
     }
 
     /// <summary>The first <c>model name</c> in the text of a Linux <c>/proc/cpuinfo</c>, or null when there is none.</summary>
-    public static string? CpuModel(string cpuinfo)
-    {
-        foreach (var line in cpuinfo.Split('\n'))
-        {
-            int colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon > 0 && line[..colon].Trim() == "model name")
-            {
-                var value = line[(colon + 1)..].Trim();
-                if (value.Length > 0) return value;
-            }
-        }
-        return null;
-    }
+    public static string? CpuModel(string cpuinfo) => Training.Benchmarks.MachineInfo.ParseCpuModel(cpuinfo);
 }

@@ -45,12 +45,26 @@ public sealed record MachineInfo(
     {
         try
         {
-            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            if (line is not null) return line[(line.IndexOf(':') + 1)..].Trim();
+            if (File.Exists("/proc/cpuinfo") && ParseCpuModel(File.ReadAllText("/proc/cpuinfo")) is string model) return model;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
         return RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    /// <summary>The first non-empty <c>model name</c> of a <c>/proc/cpuinfo</c> text, or null.</summary>
+    public static string? ParseCpuModel(string cpuinfo)
+    {
+        foreach (var line in cpuinfo.Split('\n'))
+        {
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0 && line[..colon].Trim() == "model name")
+            {
+                var value = line[(colon + 1)..].Trim();
+                if (value.Length > 0) return value;
+            }
+        }
+        return null;
     }
 }
