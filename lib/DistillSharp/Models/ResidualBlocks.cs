@@ -42,11 +42,29 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>
     /// </summary>
     protected static (Tensor, Tensor) Finish(DisposeScope scope, Tensor branch, Tensor x, Sequential? projection)
     {
-        var sum = branch + (projection is null ? x : projection.call(x));
+        Tensor sum;
+        using (branch)
+        using (var projected = projection?.call(x))
+        {
+            sum = branch + (projected ?? x);
+        }
         var output = functional.relu(sum);
         scope.MoveToOuter(output);
         scope.MoveToOuter(sum);
         return (output, sum);
+    }
+
+    /// <summary>
+    /// Convolution, batch norm and optionally ReLU, each intermediate disposed as soon as the next layer has read it
+    /// (as Python frees a tensor at its last reference): in evaluation only one or two activations of the block are
+    /// alive at a time; in training autograd keeps its own references to what backward needs.
+    /// </summary>
+    protected static Tensor Step(Conv2d conv, BatchNorm2d norm, Tensor x, bool relu)
+    {
+        using var convolved = conv.call(x);
+        if (!relu) return norm.call(convolved);
+        using var normalized = norm.call(convolved);
+        return functional.relu(normalized);
     }
 
     /// <summary>Registers the projection under the reference's name and returns the two named slots.</summary>
@@ -93,9 +111,8 @@ internal sealed class BasicBlock : ResidualBlock
     public override (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = functional.relu(bn1.call(conv1.call(x)));
-        y = bn2.call(conv2.call(y));
-        return Finish(scope, y, x, downsample ?? shortcut);
+        using var y = Step(conv1, bn1, x, relu: true);
+        return Finish(scope, Step(conv2, bn2, y, relu: false), x, downsample ?? shortcut);
     }
 }
 
@@ -136,10 +153,9 @@ internal sealed class Bottleneck : ResidualBlock
     public override (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = functional.relu(bn1.call(conv1.call(x)));
-        y = functional.relu(bn2.call(conv2.call(y)));
-        y = bn3.call(conv3.call(y));
-        return Finish(scope, y, x, downsample ?? shortcut);
+        using var y1 = Step(conv1, bn1, x, relu: true);
+        using var y2 = Step(conv2, bn2, y1, relu: true);
+        return Finish(scope, Step(conv3, bn3, y2, relu: false), x, downsample ?? shortcut);
     }
 }
 

@@ -7,8 +7,11 @@ namespace DistillSharp.Training;
 /// Tunes glibc's allocator for libtorch when the library loads. With glibc's defaults, the many short-lived
 /// activation buffers of a training step are returned to the kernel and faulted in again on every step
 /// (large blocks are mmap'ed and unmapped, the heap top is trimmed), and the process spends a large share
-/// of its time in page faults. Keeping freed memory in the process (a high trim threshold, a generous top
-/// pad, and blocks up to the largest mmap threshold glibc accepts served from the heap) removes that cost.
+/// of its time in page faults. Keeping freed memory in the process removes that cost: a trim threshold of 1 GiB
+/// and a top pad of 256 MiB keep the heap, and an mmap threshold of 2 GiB serves every tensor from the heap (glibc
+/// 2.36 accepts it; older glibc, which caps the threshold at 32 MiB, gets 32 MiB). Measured with <c>distill bench</c>
+/// on 2 cores: without the tuning resnet20 trains at about half the speed; with a 32 MiB mmap threshold, evaluating
+/// resnet8x4 at batch 256 (67 MB activations) ran several times slower than with 2 GiB, page-faulting every buffer.
 /// Set <c>DISTILL_MALLOC=default</c> to keep glibc's defaults (for comparisons); other systems are unaffected.
 /// </summary>
 public static class NativeAllocator
@@ -22,8 +25,11 @@ public static class NativeAllocator
 
     /// <summary>A one-line description for run headers and benchmarks.</summary>
     public static string Description => Tuned
-        ? "glibc malloc tuned (trim 1 GiB, top pad 256 MiB, mmap threshold 32 MiB)"
+        ? $"glibc malloc tuned (trim 1 GiB, top pad 256 MiB, mmap threshold {(MmapThreshold >= 1 << 30 ? "2 GiB" : "32 MiB")})"
         : "allocator defaults";
+
+    /// <summary>The mmap threshold set (0 when untuned).</summary>
+    public static int MmapThreshold { get; private set; }
 
 #pragma warning disable CA2255 // a module initializer is the point: the tuning must precede libtorch's first allocation
     [ModuleInitializer]
@@ -33,7 +39,9 @@ public static class NativeAllocator
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("DISTILL_MALLOC") == "default") return;
         try
         {
-            bool ok = mallopt(MMmapThreshold, 32 << 20) == 1;
+            MmapThreshold = mallopt(MMmapThreshold, int.MaxValue) == 1 ? int.MaxValue
+                : mallopt(MMmapThreshold, 32 << 20) == 1 ? 32 << 20 : 0;
+            bool ok = MmapThreshold > 0;
             ok &= mallopt(MTrimThreshold, 1 << 30) == 1;
             ok &= mallopt(MTopPad, 256 << 20) == 1;
             Tuned = ok;
