@@ -187,13 +187,26 @@ internal static class ResidualStage
         return new ModuleList<ResidualBlock>(blocks);
     }
 
-    /// <summary>Runs the blocks in order; returns the output and the last block's pre-activation sum.</summary>
+    /// <summary>
+    /// Runs the blocks in order; returns the output and the last block's pre-activation sum. The output and sum of
+    /// every block but the last are disposed once the next block has read them (the stage input, which the caller
+    /// owns, is never disposed), so a forward without autograd (a frozen teacher, evaluation) holds one block's
+    /// tensors at a time instead of the whole stage's.
+    /// </summary>
     public static (Tensor Output, Tensor PreAct) Run(ModuleList<ResidualBlock> stage, Tensor x)
     {
-        var preAct = x;
+        var (output, preAct) = (x, x);
         foreach (var block in stage)
-            (x, preAct) = block.ForwardWithPreAct(x);
-        return (x, preAct);
+        {
+            var next = block.ForwardWithPreAct(output);
+            if (!ReferenceEquals(output, x))
+            {
+                output.Dispose();
+                preAct.Dispose();
+            }
+            (output, preAct) = next;
+        }
+        return (output, preAct);
     }
 
     /// <summary>The last batch norm of the stage's last block.</summary>

@@ -97,7 +97,12 @@ internal sealed class WideGroup : Module<Tensor, Tensor>
     {
         var (y, firstNorm) = layer[0].ForwardWithInputNorm(x);
         for (var i = 1; i < layer.Count; i++)
-            y = layer[i].ForwardWithInputNorm(y).Output;
+        {
+            var (next, norm) = layer[i].ForwardWithInputNorm(y);
+            norm.Dispose();
+            y.Dispose();
+            y = next;
+        }
         return (y, firstNorm);
     }
 
@@ -138,13 +143,26 @@ internal sealed class WideBlock : Module<Tensor, Tensor>
     public (Tensor Output, Tensor InputNorm) ForwardWithInputNorm(Tensor x)
     {
         var normed = bn1.call(x);
-        var activated = functional.relu(normed);
-        var y = functional.relu(bn2.call(conv1.call(activated)));
-        y = conv2.call(y);
-        var skip = convShortcut is null ? x : convShortcut.call(activated);
-        return (skip + y, normed);
+        using var activated = functional.relu(normed);
+        using var y = Residual(activated);
+        using var projected = convShortcut?.call(activated);
+        return ((projected ?? x) + y, normed);
+    }
+
+    /// <summary>conv2(relu(bn2(conv1(a)))), each intermediate disposed once the next layer has read it.</summary>
+    private Tensor Residual(Tensor activated)
+    {
+        using var convolved = conv1.call(activated);
+        using var normalized = bn2.call(convolved);
+        using var rectified = functional.relu(normalized);
+        return conv2.call(rectified);
     }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x) => ForwardWithInputNorm(x).Output;
+    public override Tensor forward(Tensor x)
+    {
+        var (output, norm) = ForwardWithInputNorm(x);
+        norm.Dispose();
+        return output;
+    }
 }
