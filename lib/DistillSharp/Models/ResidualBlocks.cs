@@ -26,13 +26,32 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => ForwardWithPreAct(x).Output;
 
-    /// <summary>The projection shortcut when the shape changes, otherwise none (identity).</summary>
+    /// <summary>
+    /// The projection shortcut when the shape changes, otherwise none (identity): the reference's 1x1 convolution
+    /// with stride s and its batch norm. The convolution is built with stride 1 and <see cref="Project"/> feeds it
+    /// every s-th row and column, which is the same function (a 1x1 kernel without padding reads exactly those
+    /// pixels), with the same weights, output shape and MACs. The reason: libtorch 2.10's oneDNN aborts the process
+    /// with SIGFPE in the backward pass of some strided 1x1 convolutions on AVX-512 CPUs (for example 512 -> 1024
+    /// channels at stride 2, in ResNet50's third stage), while the stride-1 convolution is unaffected.
+    /// </summary>
     protected static Sequential? Projection(long inChannels, long outChannels, long stride) =>
         stride != 1 || inChannels != outChannels
             ? Sequential(
-                Conv2d(inChannels, outChannels, 1, stride: stride, bias: false),
+                Conv2d(inChannels, outChannels, 1, stride: 1, bias: false),
                 BatchNorm2d(outChannels))
             : null;
+
+    /// <summary>
+    /// The projection shortcut of <paramref name="x"/>: <paramref name="projection"/> applied to every
+    /// <paramref name="stride"/>-th row and column (see <see cref="Projection"/>), or null for the identity.
+    /// </summary>
+    protected static Tensor? Project(Sequential? projection, long stride, Tensor x)
+    {
+        if (projection is null) return null;
+        if (stride == 1) return projection.call(x);
+        using var sampled = x.slice(2, 0, x.shape[2], stride).slice(3, 0, x.shape[3], stride);
+        return projection.call(sampled);
+    }
 
     /// <summary>
     /// Adds the shortcut, applies the ReLU, and keeps only the output and the sum: every other tensor the block
@@ -40,11 +59,11 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>
     /// what backward needs, so this frees the intermediates PyTorch would free when their last reference goes
     /// (in evaluation, all of them) instead of keeping them to the end of the step.
     /// </summary>
-    protected static (Tensor, Tensor) Finish(DisposeScope scope, Tensor branch, Tensor x, Sequential? projection)
+    protected static (Tensor, Tensor) Finish(DisposeScope scope, Tensor branch, Tensor x, Sequential? projection, long stride)
     {
         Tensor sum;
         using (branch)
-        using (var projected = projection?.call(x))
+        using (var projected = Project(projection, stride, x))
         {
             sum = branch + (projected ?? x);
         }
@@ -92,9 +111,11 @@ internal sealed class BasicBlock : ResidualBlock
     private readonly BatchNorm2d bn2;
     private readonly Sequential? downsample;
     private readonly Sequential? shortcut;
+    private readonly long stride;
 
     public BasicBlock(long inChannels, long planes, long stride, string shortcutName) : base(nameof(BasicBlock))
     {
+        this.stride = stride;
         conv1 = Conv2d(inChannels, planes, 3, stride: stride, padding: 1, bias: false);
         bn1 = BatchNorm2d(planes);
         conv2 = Conv2d(planes, planes, 3, stride: 1, padding: 1, bias: false);
@@ -112,7 +133,7 @@ internal sealed class BasicBlock : ResidualBlock
     {
         using var scope = NewDisposeScope();
         using var y = Step(conv1, bn1, x, relu: true);
-        return Finish(scope, Step(conv2, bn2, y, relu: false), x, downsample ?? shortcut);
+        return Finish(scope, Step(conv2, bn2, y, relu: false), x, downsample ?? shortcut, stride);
     }
 }
 
@@ -129,9 +150,11 @@ internal sealed class Bottleneck : ResidualBlock
     private readonly BatchNorm2d bn3;
     private readonly Sequential? downsample;
     private readonly Sequential? shortcut;
+    private readonly long stride;
 
     public Bottleneck(long inChannels, long planes, long stride, string shortcutName) : base(nameof(Bottleneck))
     {
+        this.stride = stride;
         var outChannels = planes * Expansion;
         conv1 = Conv2d(inChannels, planes, 1, bias: false);
         bn1 = BatchNorm2d(planes);
@@ -155,7 +178,7 @@ internal sealed class Bottleneck : ResidualBlock
         using var scope = NewDisposeScope();
         using var y1 = Step(conv1, bn1, x, relu: true);
         using var y2 = Step(conv2, bn2, y1, relu: true);
-        return Finish(scope, Step(conv3, bn3, y2, relu: false), x, downsample ?? shortcut);
+        return Finish(scope, Step(conv3, bn3, y2, relu: false), x, downsample ?? shortcut, stride);
     }
 }
 
