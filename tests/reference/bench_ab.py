@@ -64,9 +64,15 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "artifacts", "bench-ab", time.strftime("%Y%m%d-%H%M%S")))
     ap.add_argument("--max-load", type=float, default=1.5, help="wait while the 1-minute load average is above this")
     ap.add_argument("--max-wait", type=float, default=1800, help="seconds to wait for a quiet machine before each run")
+    ap.add_argument("--without-default", action="store_true",
+                    help="skip the PyTorch-default side (slow; only the tuned side decides the speed targets)")
+    ap.add_argument("--from", dest="source", metavar="DIR",
+                    help="no new runs: summarize the raw runs kept in DIR (for example an interrupted session)")
     ap.add_argument("rest", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     extra = [x for x in a.rest if x != "--"] if a.rest[:1] == ["--"] else a.rest
+    if a.source:
+        return summarize_folder(a.source)
     os.makedirs(a.out, exist_ok=True)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k not in ("LD_PRELOAD", "DISTILL_MALLOC")}
     sides = [
@@ -75,6 +81,8 @@ def main():
          dict(base_env, **TUNED)),
         ("PyTorch default", ["/usr/bin/python3", os.path.join(HERE, "bench_pytorch.py"), "--format", "json"] + extra, base_env),
     ]
+    if a.without_default:
+        sides = sides[:2]
     runs = {name: [] for name, _, _ in sides}
     loads = []
     for rnd in range(1, a.rounds + 1):
@@ -82,8 +90,41 @@ def main():
             wait_quiet(a.max_load, a.max_wait)
             doc = run(name, cmd, env, a.out, rnd)
             runs[name].append(doc)
-            loads.append(f"{name} r{rnd}: {doc.get('machine', {}).get('LoadAverage') or doc.get('load')} -> {doc.get('loadAtEnd')}")
+            loads.append(load_line(name, rnd, doc))
+    summarize(runs, loads, a.rounds, " ".join(extra) if extra else "(defaults)", a.out)
 
+
+def load_line(name, rnd, doc):
+    return f"{name} r{rnd}: {doc.get('machine', {}).get('LoadAverage') or doc.get('load')} -> {doc.get('loadAtEnd')}"
+
+
+SIDES = ("DistillSharp", "PyTorch tuned", "PyTorch default")
+
+
+def summarize_folder(folder):
+    """Summarizes the complete rounds (DistillSharp and PyTorch tuned present; PyTorch default when run) of a folder."""
+    runs, loads, rnd = {name: [] for name in SIDES}, [], 1
+
+    def path(name):
+        return os.path.join(folder, f"{name.replace(' ', '-')}-{rnd}.json")
+
+    while all(os.path.exists(path(n)) for n in SIDES[:2]):
+        for name in SIDES:
+            if not os.path.exists(path(name)):
+                continue
+            with open(path(name)) as f:
+                doc = json.load(f)
+            runs[name].append(doc)
+            loads.append(load_line(name, rnd, doc))
+        rnd += 1
+    if rnd == 1:
+        sys.exit(f"{folder}: no complete round (DistillSharp-1.json and PyTorch-tuned-1.json)")
+    settings = runs["DistillSharp"][0].get("settings", {})
+    summarize(runs, loads, rnd - 1, f"as recorded in the runs: batch {settings.get('batchSize')}, "
+              f"{settings.get('windows')} windows x {settings.get('stepsPerWindow')} steps", folder)
+
+
+def summarize(runs, loads, rounds, setting, out_dir):
     keys = []
     for doc in runs["DistillSharp"] + runs["PyTorch tuned"]:
         for row in doc["rows"]:
@@ -96,10 +137,10 @@ def main():
 
     first = runs["DistillSharp"][0]
     m = first["machine"]
-    print(f"A/B: distill bench vs bench_pytorch.py, {a.rounds} rounds interleaved (order reversed every round)")
+    print(f"A/B: distill bench vs bench_pytorch.py, {rounds} rounds interleaved (order reversed every round)")
     print(f"machine: {m['Cpu']}, {m['Cores']} cores; DistillSharp: {m['Backend']}, threads {m['Threads']}, {m['Allocator']}")
     print(f"PyTorch: {runs['PyTorch tuned'][0]['torch']}; tuned = {' '.join(f'{k}={v}' for k, v in TUNED.items())}")
-    print(f"settings: {' '.join(extra) if extra else '(defaults)'}")
+    print(f"settings: {setting}")
     print("load averages (1/5/15 min) at start -> end of each run:")
     for line in loads:
         print("  " + line)
@@ -121,7 +162,7 @@ def main():
     widths = [max(len(r[i]) for r in out) for i in range(len(header))]
     for r in out:
         print("  ".join(c.ljust(widths[i]) if i < 3 else c.rjust(widths[i]) for i, c in enumerate(r)).rstrip())
-    print(f"\nraw runs: {os.path.relpath(a.out, ROOT)}")
+    print(f"\nraw runs: {os.path.relpath(out_dir, ROOT)}")
 
 
 if __name__ == "__main__":
