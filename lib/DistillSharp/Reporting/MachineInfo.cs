@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using DistillSharp.Training;
 
 namespace DistillSharp.Reporting;
@@ -13,12 +12,8 @@ public static class MachineInfo
     public static string Describe()
     {
         int cores = Environment.ProcessorCount;
-        var model = File.Exists("/proc/cpuinfo") ? CpuModel(File.ReadAllText("/proc/cpuinfo")) : null;
-        var cpu = model ?? RuntimeInformation.ProcessArchitecture.ToString();
+        var cpu = Training.Benchmarks.MachineInfo.CpuModel();
         var cuda = ComputeDevice.CudaAvailable() ? ", CUDA device present" : "";
         return $"{cores} CPU core{(cores == 1 ? "" : "s")} ({cpu}), TorchSharp {ComputeDevice.Backend} backend{cuda}";
     }
-
-    /// <summary>The first <c>model name</c> in the text of a Linux <c>/proc/cpuinfo</c>, or null when there is none.</summary>
-    public static string? CpuModel(string cpuinfo) => Training.Benchmarks.MachineInfo.ParseCpuModel(cpuinfo);
 }

@@ -12,13 +12,7 @@ public sealed class TrainingCommandsTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
     [DebianFashionMnistFact]
     public void TrainThenDistillWithKdAndCrdThenEvaluateAtTheSmokeProfile()

@@ -8,8 +8,8 @@ public sealed class MachineInfoTests
     public void TheCpuModelIsTheFirstModelNameOfCpuinfo()
     {
         const string cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel\t\t: 1\nmodel name\t: AMD EPYC 7B13\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n";
-        Assert.Equal("AMD EPYC 7B13", MachineInfo.CpuModel(cpuinfo));
-        Assert.Null(MachineInfo.CpuModel("processor\t: 0\nmodel\t\t: 1\n"));
+        Assert.Equal("AMD EPYC 7B13", DistillSharp.Training.Benchmarks.MachineInfo.ParseCpuModel(cpuinfo));
+        Assert.Null(DistillSharp.Training.Benchmarks.MachineInfo.ParseCpuModel("processor\t: 0\nmodel\t\t: 1\n"));
     }
 
     [Fact]

@@ -14,13 +14,7 @@ public sealed class BenchCommandTests
 {
     private static readonly string[] Tiny = ["bench", "--models", "resnet8", "--batch-size", "8", "--warmup", "1", "--windows", "2", "--steps", "2"];
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
     [Fact]
     public void TablePrintsTheMachineAndOneRowPerTrainingEvaluationAndDataMeasurement()

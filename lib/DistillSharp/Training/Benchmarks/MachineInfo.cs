@@ -41,7 +41,8 @@ public sealed record MachineInfo(
     public static double OneMinuteLoad() =>
         double.TryParse(LoadAverageNow().Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
 
-    private static string CpuModel()
+    /// <summary>The CPU model of this machine (from <c>/proc/cpuinfo</c>; the architecture where that is missing).</summary>
+    public static string CpuModel()
     {
         try
         {
