@@ -35,7 +35,7 @@ internal sealed class ConsoleProgress(TextWriter output, bool interactive) : ITr
         if (interactive) output.Write("\r" + new string(' ', 120) + "\r");
         lastDecile = -1;
         var terms = string.Join("  ", m.Losses.Select(kv => $"{kv.Key} {kv.Value:F4}"));
-        output.WriteLine($"epoch {m.Epoch}/{totalEpochs}  lr {m.LearningRate:G4}  {terms}  train top1 {m.TrainTop1:F2}%  test top1 {m.TestTop1:F2}%  top5 {m.TestTop5:F2}%  ({m.Seconds:F1} s)");
+        output.WriteLine($"epoch {m.Epoch}/{totalEpochs}  lr {m.LearningRate:G4}  {terms}  train top1 {m.TrainTop1:F2}%  test top1 {m.TestTop1:F2}%  top5 {m.TestTop5:F2}%{m.NamedTestTop1()}  ({m.Seconds:F1} s)");
     }
 
     public void OnMessage(string message) => output.WriteLine(message);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using DistillSharp.Training;
 
 namespace DistillSharp.Cli;
@@ -18,8 +19,13 @@ internal static class EvalCommand
         {
             var path = Checkpoint.ResolveTeacher(parse.GetRequiredValue(checkpoint));
             var result = Experiment.Evaluate(path, parse.GetValue(dataset), parse.GetValue(dataDir), parse.GetValue(batch), parse.GetRequiredValue(device));
-            parse.InvocationConfiguration.Output.WriteLine(
+            var output = parse.InvocationConfiguration.Output;
+            output.WriteLine(
                 $"{result.Model} on {result.Dataset} test ({result.Images} images): loss {result.Loss:F4}  top-1 {result.Top1:F2}%  top-5 {result.Top5:F2}%");
+            foreach (var (column, value) in result.Accuracies)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {column} {value:F2}%"));
+            }
             return 0;
         });
         return command;

@@ -29,11 +29,12 @@ internal sealed class RunOptions
     public Option<long?> Seed { get; } = new("--seed") { Description = "Seed for weights, shuffling, augmentation and the method's draws (1)." };
     public Option<string> Device { get; } = CommonOptions.Device();
     public Option<string?> Out { get; } = new("--out") { Description = "Run folder (default: runs/DATASET/METHOD_STUDENT_seedN)." };
-    public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the run folder's last checkpoint." };
+    public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the run folder's last checkpoint (options must match the run's, except --epochs, which extends it)." };
+    public Option<bool> Amend { get; } = new("--amend") { Description = "With --resume: continue with changed options, recorded in config.json as a new segment from the next epoch." };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Profile, Dataset, DataDir, Subset, TestSubset, FullData, Epochs, BatchSize, Lr, Schedule, Milestones, LrDecay, Warmup, Momentum, WeightDecay, Nesterov, Seed, Device, Out, Resume })
+        foreach (var o in new Option[] { Profile, Dataset, DataDir, Subset, TestSubset, FullData, Epochs, BatchSize, Lr, Schedule, Milestones, LrDecay, Warmup, Momentum, WeightDecay, Nesterov, Seed, Device, Out, Resume, Amend })
         {
             command.Add(o);
         }

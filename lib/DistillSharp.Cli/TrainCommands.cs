@@ -81,7 +81,9 @@ internal static class TrainCommands
         var output = parse.InvocationConfiguration.Output;
         var folder = options.OutFolder(parse, spec);
         var progress = new ConsoleProgress(output, !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out));
-        var result = Experiment.Run(spec, folder, parse.GetValue(options.Resume), progress);
+        bool resume = parse.GetValue(options.Resume), amend = parse.GetValue(options.Amend);
+        if (amend && !resume) throw new DistillSharpException("--amend changes a run that is continued: use it with --resume.");
+        var result = Experiment.Run(spec, folder, resume, progress, amend);
         output.WriteLine($"done: test top-1 {result.Last.TestTop1:F2}% after epoch {result.Last.Epoch} (best {result.Best.TestTop1:F2}% at epoch {result.Best.Epoch}); run folder {Path.GetFullPath(folder)}");
         return 0;
     }

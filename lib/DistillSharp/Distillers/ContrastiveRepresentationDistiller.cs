@@ -73,7 +73,7 @@ public sealed class ContrastiveRepresentationDistiller : Distiller
     /// <inheritdoc />
     public override DistillationStep TrainingStep(Batch batch)
     {
-        var output = Student.forward(batch.Images);
+        var output = StudentNetwork.forward(batch.Images);
         var teacherOutput = TeacherForward(batch.Images, Name);
         var contrastIndices = sampler.Sample(batch.Indices, batch.Labels, negatives, generator).to(batch.Images.device);
         var es = embed_s.forward(output.Pooled);

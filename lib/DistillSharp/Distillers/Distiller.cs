@@ -1,32 +1,50 @@
 using DistillSharp.Data;
 using DistillSharp.Models;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace DistillSharp.Distillers;
 
 /// <summary>
-/// The base of every method: holds the student, the teacher (if any) and the method's own trainable parts
-/// (projectors, critics, memory banks, registered as child modules by the subclass), and turns a batch into
-/// named loss terms (<see cref="DistillationStep"/>).
+/// The base of every method. A distiller owns the networks it trains, registered as its children: one zoo student
+/// (offline distillation, <c>student</c>), several peers, or one multi-branch network (online distillation). It owns
+/// the method's own trainable parts (projectors, critics, memory banks), turns a batch into named loss terms
+/// (<see cref="DistillationStep"/>), and says what it predicts with (<see cref="PredictionNames"/>).
 /// </summary>
 /// <remarks>
-/// The teacher is deliberately not a registered child: it is not in <see cref="nn.Module.parameters"/>, so the
-/// optimizer and its weight decay never see it, and it is not in this module's state (a run's checkpoint holds
-/// the student and the method's parts; the teacher has its own checkpoint). Gradients are not computed for it,
-/// and it stays in eval mode unless the method asks otherwise (<see cref="TeacherInTrainMode"/>).
+/// <para>The teacher is deliberately not a registered child: it is not in <see cref="nn.Module.parameters"/>, so the
+/// optimizer and its weight decay never see it, and its weights are not in this module's state (the teacher has its
+/// own checkpoint). Gradients are not computed for it. It stays in eval mode unless the method asks otherwise
+/// (<see cref="TeacherInTrainMode"/>); a teacher in train mode changes its batch-norm running statistics every step,
+/// so then its buffers are part of the run's state (<see cref="TeacherState"/>) and of the checkpoint.</para>
+/// <para>What a new method implements: <see cref="Method"/> and <see cref="TrainingStep"/>; optionally
+/// <see cref="PredictionNames"/> with <see cref="Predict"/> (more than one prediction, e.g. branches and their
+/// ensemble), <see cref="AccuracyMeans"/>, <see cref="OptimizerGroups"/>, <see cref="AfterOptimizerStep"/>,
+/// <see cref="BeginEpoch"/> and <see cref="RandomSource"/>.</para>
 /// </remarks>
 public abstract class Distiller : nn.Module
 {
-    private readonly ZooModel student;
+    /// <summary>The name of the one prediction of a method that predicts with its zoo student.</summary>
+    public const string StudentPrediction = "student";
+
+    private readonly ZooModel? student;
     private readonly ZooModel? teacher;
 
-    /// <summary>Registers the student as child <c>student</c> and freezes the teacher.</summary>
-    protected Distiller(string name, ZooModel student, ZooModel? teacher) : base(name)
+    /// <summary>Registers <paramref name="student"/> as child <c>student</c> and freezes the teacher.</summary>
+    protected Distiller(string name, ZooModel student, ZooModel? teacher) : this(name, teacher)
     {
         this.student = student;
-        this.teacher = teacher;
         register_module("student", student);
+    }
+
+    /// <summary>
+    /// For methods that register the networks they train themselves (peers, a multi-branch network): there is no
+    /// single zoo student, so <see cref="Student"/> is null and the method overrides <see cref="Predict"/>.
+    /// </summary>
+    protected Distiller(string name, ZooModel? teacher) : base(name)
+    {
+        this.teacher = teacher;
         if (teacher is not null)
         {
             foreach (var p in teacher.parameters()) p.requires_grad = false;
@@ -37,8 +55,12 @@ public abstract class Distiller : nn.Module
     /// <summary>The registry name of the method.</summary>
     public abstract string Method { get; }
 
-    /// <summary>The network being trained.</summary>
-    public ZooModel Student => student;
+    /// <summary>The zoo network being trained (child <c>student</c>), or null for a method that trains networks of its own.</summary>
+    public ZooModel? Student => student;
+
+    /// <summary>The zoo student, for methods constructed with one (an error for a method that trains networks of its own).</summary>
+    protected ZooModel StudentNetwork =>
+        student ?? throw new InvalidOperationException($"method '{Method}' was built without a zoo student");
 
     /// <summary>The frozen teacher, or null.</summary>
     public ZooModel? Teacher => teacher;
@@ -49,11 +71,44 @@ public abstract class Distiller : nn.Module
     /// </summary>
     public virtual bool TeacherInTrainMode => false;
 
-    /// <summary>The training forward: student logits and the weighted loss terms for one batch.</summary>
+    /// <summary>
+    /// The names of what the method predicts with, in the order <see cref="Predict"/> returns them. The first is the
+    /// run's prediction: its accuracy is the run's <c>test_top1</c>. With more than one, each is also reported by name
+    /// (<c>test_top1/NAME</c>). Default: the zoo student alone, <c>["student"]</c>.
+    /// </summary>
+    public virtual IReadOnlyList<string> PredictionNames => [StudentPrediction];
+
+    /// <summary>
+    /// Reported accuracies that are means over several predictions, by name: for example
+    /// <c>branch_mean → [branch1, branch2, branch3]</c> gives <c>test_top1/branch_mean</c>, the mean of the three
+    /// branches' accuracies (not the accuracy of averaged logits). Default: none.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, IReadOnlyList<string>> AccuracyMeans { get; } =
+        new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>The training forward: the logits of every prediction and the weighted loss terms for one batch.</summary>
     public abstract DistillationStep TrainingStep(Batch batch);
 
-    /// <summary>The logits used for evaluation (the student's, unless the method says otherwise).</summary>
-    public virtual Tensor Predict(Tensor images) => student.forward(images).Logits;
+    /// <summary>
+    /// The logits of each of <see cref="PredictionNames"/>, in that order, for evaluation (the caller sets eval mode
+    /// and no_grad). Default: the student's logits.
+    /// </summary>
+    public virtual IReadOnlyList<Tensor> Predict(Tensor images) =>
+        [(student ?? throw new InvalidOperationException($"method '{Method}' has no zoo student and must override Predict"))
+            .forward(images).Logits];
+
+    /// <summary>
+    /// The optimizer's parameter groups. Default: one group with every parameter of the distiller (the student and
+    /// the method's parts) at the run's learning rate and weight decay. A method may give its own parts their own
+    /// learning-rate factor or weight decay; every trainable parameter must be in exactly one group.
+    /// </summary>
+    public virtual IReadOnlyList<OptimizerGroup> OptimizerGroups() => [new OptimizerGroup("all", parameters().ToArray())];
+
+    /// <summary>
+    /// Called after every optimizer step, under no_grad, with the optimizer (for momentum memories, EMA copies,
+    /// or a method that resets the optimizer's state). Default: nothing.
+    /// </summary>
+    public virtual void AfterOptimizerStep(optim.Optimizer optimizer) { }
 
     /// <summary>Called before each epoch (1-based) with the total, for methods with ramp-ups. Default: nothing.</summary>
     public virtual void BeginEpoch(int epoch, int totalEpochs) { }
@@ -64,6 +119,16 @@ public abstract class Distiller : nn.Module
     /// </summary>
     public virtual Generator? RandomSource => null;
 
+    /// <summary>
+    /// The teacher's state that training changes, by name: its buffers (batch-norm running statistics and counters)
+    /// when it runs in train mode, else nothing. Checkpoints save and restore it so that a resumed run continues
+    /// exactly.
+    /// </summary>
+    public IReadOnlyList<(string Name, Tensor Value)> TeacherState() =>
+        teacher is not null && TeacherInTrainMode
+            ? teacher.named_buffers().Select(b => (b.name, b.buffer)).ToArray()
+            : [];
+
     /// <summary>Runs the teacher without gradients. Its outputs are constants for the student's loss.</summary>
     protected ModelOutput TeacherForward(Tensor images, string method)
     {
@@ -72,14 +137,14 @@ public abstract class Distiller : nn.Module
         return t.forward(images);
     }
 
-    /// <summary>Sets training mode on the student and the method's parts; the teacher follows <see cref="TeacherInTrainMode"/>.</summary>
+    /// <summary>Sets training mode on the networks and the method's parts; the teacher follows <see cref="TeacherInTrainMode"/>.</summary>
     public override void train(bool on = true)
     {
         base.train(on);
         SetTeacherMode(on);
     }
 
-    /// <summary>Moves the student, the method's parts and the teacher to <paramref name="device"/>.</summary>
+    /// <summary>Moves the networks, the method's parts and the teacher to <paramref name="device"/>.</summary>
     public Distiller MoveTo(Device device)
     {
         this.to(device);
@@ -93,6 +158,16 @@ public abstract class Distiller : nn.Module
         if (training && TeacherInTrainMode) teacher.train(); else teacher.eval();
     }
 
-    /// <summary>Cross-entropy with the labels, weighted: the supervised term every method keeps.</summary>
+    /// <summary>Cross-entropy with the labels, <c>CE(z, y) = −mean_i log softmax(z_i)_{y_i}</c>: the supervised term every method keeps.</summary>
     protected static Tensor CrossEntropy(Tensor logits, Tensor labels) => nn.functional.cross_entropy(logits, labels);
 }
+
+/// <summary>
+/// One parameter group of the optimizer: its parameters, a factor on the run's learning rate (the schedule applies to
+/// every group alike) and, if set, its own weight decay in place of the run's.
+/// </summary>
+/// <param name="Name">A name for messages and tests, e.g. <c>heads</c>.</param>
+/// <param name="Parameters">The group's parameters.</param>
+/// <param name="LearningRateFactor">η_group = factor · η(t).</param>
+/// <param name="WeightDecay">The group's L2 weight decay; null keeps the run's.</param>
+public sealed record OptimizerGroup(string Name, IReadOnlyList<Parameter> Parameters, double LearningRateFactor = 1.0, double? WeightDecay = null);

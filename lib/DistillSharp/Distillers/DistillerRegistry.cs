@@ -5,10 +5,15 @@ public sealed record DistillerEntry(
     string Name, string Summary, bool NeedsTeacher, IReadOnlyList<MethodParameter> Parameters,
     Func<DistillerContext, MethodSettings, Distiller> Factory);
 
-/// <summary>Every method by name, as timm's model registry: the command line and notebooks create methods from strings.</summary>
+/// <summary>
+/// Every method by name, as timm's model registry: the command line and notebooks create methods from strings. The
+/// project's methods are built in; a notebook or an outside program adds its own with <see cref="Register"/>.
+/// </summary>
 public static class DistillerRegistry
 {
-    private static readonly DistillerEntry[] Entries =
+    private static readonly object Gate = new();
+
+    private static readonly List<DistillerEntry> Entries =
     [
         new(StudentAlone.Name, "the network alone, cross-entropy only (teachers and baselines)", false,
             StudentAlone.Parameters, (c, _) => new StudentAlone(c.Student)),
@@ -19,12 +24,40 @@ public static class DistillerRegistry
     ];
 
     /// <summary>The registered names.</summary>
-    public static IReadOnlyList<string> Names => Entries.Select(e => e.Name).ToArray();
+    public static IReadOnlyList<string> Names
+    {
+        get
+        {
+            lock (Gate) return Entries.Select(e => e.Name).ToArray();
+        }
+    }
 
     /// <summary>The entry of <paramref name="name"/>; an unknown name is an error listing the valid ones.</summary>
-    public static DistillerEntry Get(string name) =>
-        Entries.FirstOrDefault(e => e.Name == name)
-        ?? throw new DistillSharpException($"unknown method '{name}'; choose one of: {string.Join(", ", Names)}.");
+    public static DistillerEntry Get(string name)
+    {
+        lock (Gate)
+        {
+            return Entries.FirstOrDefault(e => e.Name == name)
+                ?? throw new DistillSharpException($"unknown method '{name}'; choose one of: {string.Join(", ", Entries.Select(e => e.Name))}.");
+        }
+    }
+
+    /// <summary>
+    /// Adds a method, so that <see cref="Create"/>, <c>distill distill --method</c> in the same process, checkpoints
+    /// and evaluation know it. Registering the same entry again does nothing; another method under a taken name is an
+    /// error.
+    /// </summary>
+    public static void Register(DistillerEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        lock (Gate)
+        {
+            var existing = Entries.FirstOrDefault(e => e.Name == entry.Name);
+            if (existing == entry) return;
+            if (existing is not null) throw new DistillSharpException($"a method named '{entry.Name}' is already registered.");
+            Entries.Add(entry);
+        }
+    }
 
     /// <summary>Validates <paramref name="overrides"/> and builds the method.</summary>
     public static Distiller Create(string name, DistillerContext context, IReadOnlyDictionary<string, double>? overrides = null)

@@ -41,7 +41,7 @@ public sealed class KnowledgeDistiller : Distiller
     /// <inheritdoc />
     public override DistillationStep TrainingStep(Batch batch)
     {
-        var logits = Student.forward(batch.Images).Logits;
+        var logits = StudentNetwork.forward(batch.Images).Logits;
         var teacherLogits = TeacherForward(batch.Images, Name).Logits;
         return new DistillationStep(logits, new Dictionary<string, Tensor>
         {

@@ -24,7 +24,7 @@ public sealed class StudentAlone : Distiller
     /// <inheritdoc />
     public override DistillationStep TrainingStep(Batch batch)
     {
-        var logits = Student.forward(batch.Images).Logits;
+        var logits = StudentNetwork.forward(batch.Images).Logits;
         return new DistillationStep(logits, new Dictionary<string, TorchSharp.torch.Tensor> { ["ce"] = CrossEntropy(logits, batch.Labels) });
     }
 }

@@ -92,7 +92,7 @@ public sealed class NotebookProgress : ITrainingObserver
         var c = CultureInfo.InvariantCulture;
         var terms = string.Concat(m.Losses.Select(kv => string.Create(c, $"  {kv.Key} {kv.Value:F4}")));
         return string.Create(c,
-            $"{title}: epoch {m.Epoch}/{totalEpochs}  lr {m.LearningRate:G4}{terms}  train top-1 {m.TrainTop1:F2}%  test top-1 {m.TestTop1:F2}%  top-5 {m.TestTop5:F2}%  ({m.Seconds:F1} s)");
+            $"{title}: epoch {m.Epoch}/{totalEpochs}  lr {m.LearningRate:G4}{terms}  train top-1 {m.TrainTop1:F2}%  test top-1 {m.TestTop1:F2}%  top-5 {m.TestTop5:F2}%{m.NamedTestTop1()}  ({m.Seconds:F1} s)");
     }
 
     /// <summary>

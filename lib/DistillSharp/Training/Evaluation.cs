@@ -5,48 +5,65 @@ using static TorchSharp.torch;
 
 namespace DistillSharp.Training;
 
+/// <summary>
+/// The outcome of one evaluation: the run's prediction's mean cross-entropy and top-1 / top-5 (%), and, for a method
+/// with several predictions, every prediction's and mean's accuracy by column name (<c>test_top1/NAME</c>, ...).
+/// </summary>
+public sealed record EvaluationMetrics(double Loss, double Top1, double Top5, IReadOnlyDictionary<string, double> Accuracies)
+{
+    /// <summary>The first three values, as the earlier tuple.</summary>
+    public void Deconstruct(out double loss, out double top1, out double top5) => (loss, top1, top5) = (Loss, Top1, Top5);
+}
+
 /// <summary>Test-set evaluation: mean cross-entropy and top-1 / top-5 accuracy (%) of a distiller's predictions.</summary>
 public static class Evaluation
 {
     /// <summary>Evaluates in eval mode without gradients; restores the previous mode.</summary>
-    public static (double Loss, double Top1, double Top5) Run(Distiller distiller, DataLoader loader)
+    public static EvaluationMetrics Run(Distiller distiller, DataLoader loader)
     {
+        var columns = new PredictionColumns(distiller);
+        int p = columns.Predictions.Count;
         bool wasTraining = distiller.training;
         distiller.eval();
-        double loss = 0, top1 = 0, top5 = 0;
+        double loss = 0;
+        var c1 = new double[p];
+        var c5 = new double[p];
         long seen = 0;
         using (no_grad())
         {
             foreach (var batch in loader.Epoch(0))
             {
                 using var owned = batch;
-                var (l, c1, c5) = BatchSums(distiller, batch);
-                loss += l;
-                top1 += c1;
-                top5 += c5;
+                var sums = BatchSums(distiller, batch);
+                loss += sums[0];
+                for (int i = 0; i < p; i++)
+                {
+                    c1[i] += sums[1 + 2 * i];
+                    c5[i] += sums[2 + 2 * i];
+                }
                 seen += batch.Labels.shape[0];
             }
         }
         if (wasTraining) distiller.train();
         if (seen == 0) throw new DistillSharpException("the test set is empty: nothing to evaluate.");
-        return (loss / seen, 100.0 * top1 / seen, 100.0 * top5 / seen);
+        return new EvaluationMetrics(loss / seen, 100.0 * c1[0] / seen, 100.0 * c5[0] / seen, columns.Accuracies("test_", c1, c5, seen));
     }
 
     /// <summary>
-    /// One evaluation batch (the caller sets eval mode and no_grad): the summed cross-entropy and the top-1 and
-    /// top-5 correct counts, in one host transfer.
+    /// One evaluation batch (the caller sets eval mode and no_grad), in one host transfer: the summed cross-entropy of
+    /// the run's prediction, then the top-1 and top-5 correct counts of each prediction in turn.
     /// </summary>
-    internal static (double Loss, double Correct1, double Correct5) BatchSums(Distiller distiller, Batch batch)
+    internal static double[] BatchSums(Distiller distiller, Batch batch)
     {
         using var scope = NewDisposeScope();
-        var logits = distiller.Predict(batch.Images);
-        var counts = stack(new[]
+        var predictions = distiller.Predict(batch.Images);
+        var values = new List<Tensor> { nn.functional.cross_entropy(predictions[0], batch.Labels, reduction: nn.Reduction.Sum) };
+        foreach (var logits in predictions)
         {
-            nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.Sum),
-            CorrectCount(logits, batch.Labels, 1),
-            CorrectCount(logits, batch.Labels, 5),
-        }).cpu().data<float>().ToArray();
-        return (counts[0], counts[1], counts[2]);
+            values.Add(CorrectCount(logits, batch.Labels, 1));
+            values.Add(CorrectCount(logits, batch.Labels, 5));
+        }
+        return stack(values).to(float64).cpu().data<double>().ToArray();
     }
 
     /// <summary>

@@ -27,11 +27,18 @@ public sealed class RunFolder
     /// <summary>The final summary.</summary>
     public string Summary => System.IO.Path.Combine(Path, "summary.json");
 
+    /// <summary>Whether the folder exists.</summary>
+    public bool Exists => Directory.Exists(Path);
+
     /// <summary>Writes the metrics file with all <paramref name="rows"/>.</summary>
-    public void WriteMetrics(IReadOnlyList<EpochMetrics> rows, IReadOnlyList<string> terms)
+    public void WriteMetrics(IReadOnlyList<EpochMetrics> rows, IReadOnlyList<string> terms, IReadOnlyList<string>? accuracies = null) =>
+        AtomicFile.WriteAllText(Metrics, MetricsText(rows, terms, accuracies));
+
+    /// <summary>The text of a metrics file with <paramref name="rows"/>: a header line, then one line per epoch.</summary>
+    public static string MetricsText(IReadOnlyList<EpochMetrics> rows, IReadOnlyList<string> terms, IReadOnlyList<string>? accuracies = null)
     {
-        var lines = new List<string> { EpochMetrics.Header(terms) };
-        lines.AddRange(rows.Select(r => r.ToCsv(terms)));
-        AtomicFile.WriteAllText(Metrics, string.Join('\n', lines) + "\n");
+        var lines = new List<string> { EpochMetrics.Header(terms, accuracies) };
+        lines.AddRange(rows.Select(r => r.ToCsv(terms, accuracies)));
+        return string.Join('\n', lines) + "\n";
     }
 }

@@ -74,13 +74,13 @@ public sealed class TrainerTests : IDisposable
         {
             using var d = Build(method, train, 4, method == "crd" ? new Dictionary<string, double> { ["nce_k"] = 8 } : null);
             var before = State(d.Teacher!);
-            var studentBefore = State(d.Student);
+            var studentBefore = State(d.Student!);
             MakeTrainer(d, train, test, 1, null).Fit();
             var after = State(d.Teacher!);
             foreach (var key in before.Keys) Assert.True(before[key].SequenceEqual(after[key]), $"{method}: teacher {key} changed");
             Assert.All(d.Teacher!.parameters(), p => Assert.Null(p.grad));
             Assert.False(d.Teacher!.training);
-            Assert.Contains(State(d.Student), kv => !kv.Value.SequenceEqual(studentBefore[kv.Key]));
+            Assert.Contains(State(d.Student!), kv => !kv.Value.SequenceEqual(studentBefore[kv.Key]));
             // The optimizer sees the student and the method's parts only.
             Assert.DoesNotContain(d.parameters(), p => d.Teacher!.parameters().Any(t => ReferenceEquals(t, p)));
         }
@@ -93,7 +93,7 @@ public sealed class TrainerTests : IDisposable
         public override void BeginEpoch(int epoch, int totalEpochs) => this.epoch = epoch;
         public override DistillationStep TrainingStep(Batch batch)
         {
-            var logits = Student.forward(batch.Images).Logits;
+            var logits = StudentNetwork.forward(batch.Images).Logits;
             var ce = CrossEntropy(logits, batch.Labels);
             var reg = epoch == badEpoch ? ce * double.NaN : ce * 0.0;
             return new DistillationStep(logits, new Dictionary<string, Tensor> { ["ce"] = ce, ["reg"] = reg });

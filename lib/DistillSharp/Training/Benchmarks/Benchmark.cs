@@ -109,7 +109,7 @@ public static class Benchmark
         var distiller = BuildDistiller(c, settings, SyntheticInfo, labels, TrainingProfile.Cpu);
         distiller.train();
         var defaults = new TrainingOptions();
-        var optimizer = optim.SGD(distiller.parameters(), defaults.LearningRate, defaults.Momentum, 0, defaults.WeightDecay, defaults.Nesterov);
+        var optimizer = new OptimizerSetup(distiller, defaults);
         var runner = new TrainingStepRunner(distiller, optimizer);
         int k = 0;
         return new StepLoop(() => runner.Run(batches[k++ % batches.Length], defaults.LearningRate),
