@@ -84,9 +84,11 @@ public static class Experiment
             epoch => new CheckpointHeader(spec.Student, info.NumClasses, info.Channels, info.Name, spec.Method, epoch, spec.Options.Seed, double.NaN)
             {
                 ImageSize = info.Height, MethodParameters = settings.Values, TrainCount = data.Train.Count, Teacher = teacher?.Name,
-            });
+            })
+        {
+            Saved = folder is null ? null : run => WriteSummary(folder, spec, run, distiller.PredictionNames),
+        };
         var result = trainer.Fit(resume);
-        if (folder is not null) WriteSummary(folder, spec, result, distiller.PredictionNames);
         teacher?.Dispose();
         return result;
     }
@@ -209,6 +211,7 @@ public static class Experiment
         var summary = new
         {
             spec.Method, spec.Student, spec.Teacher, spec.Dataset, spec.Profile, spec.Options.Seed, Epochs = result.Last.Epoch,
+            PlannedEpochs = spec.Options.Epochs, Complete = result.Last.Epoch >= spec.Options.Epochs,
             TrainImages = spec.TrainSubset, TestImages = spec.TestSubset,
             LastTop1 = result.Last.TestTop1, LastTop5 = result.Last.TestTop5, BestTop1 = result.Best.TestTop1, BestEpoch = result.Best.Epoch,
             Predictions = predictions,

@@ -28,7 +28,7 @@ public sealed record RunResult(IReadOnlyList<EpochMetrics> Epochs, RunFolder? Fo
 /// <remarks>
 /// The run's record is the metrics history inside <c>last.ckpt</c>. After each epoch the trainer writes, in this order,
 /// <c>last.ckpt</c> (weights and the record up to this epoch), <c>best.ckpt</c> when the epoch is the best so far (a
-/// byte copy of <c>last.ckpt</c>), then <c>metrics.csv</c>. A kill at any point therefore leaves a <c>last.ckpt</c>
+/// byte copy of <c>last.ckpt</c>), then <c>metrics.csv</c>, then the summary. A kill at any point therefore leaves a <c>last.ckpt</c>
 /// whose record is the truth; resuming rewrites <c>metrics.csv</c> from it and, when the kill came between
 /// <c>last.ckpt</c> and <c>best.ckpt</c>, copies <c>last.ckpt</c> to <c>best.ckpt</c>, so the four files agree again.
 /// </remarks>
@@ -63,8 +63,14 @@ public sealed class Trainer
         this.header = header;
     }
 
-    /// <summary>Called after each file the trainer writes (<c>last</c>, <c>best</c>, <c>metrics</c>); tests stop the run there.</summary>
+    /// <summary>Called after each file the trainer writes (<c>last</c>, <c>best</c>, <c>metrics</c>, <c>summary</c>); tests stop the run there.</summary>
     internal Action<string>? AfterWrite { get; init; }
+
+    /// <summary>
+    /// Called after an epoch's files are written, and once after a resume, with the record so far: the run's
+    /// <c>summary.json</c> is written here (last in the order), so it never runs ahead of the checkpoints.
+    /// </summary>
+    public Action<RunResult>? Saved { get; init; }
 
     /// <summary>
     /// Trains from epoch 1, or, with <paramref name="resume"/>, from the epoch after the run folder's last checkpoint
@@ -98,6 +104,7 @@ public sealed class Trainer
             start = restored.Epoch + 1;
             foreach (var t in history.SelectMany(h => h.Losses.Keys)) if (!terms.Contains(t)) terms.Add(t);
             Reconcile(folder, history, terms, columns.Columns);
+            Saved?.Invoke(new RunResult(history.ToArray(), folder));
             observer.OnMessage($"resumed from {folder.LastCheckpoint} after epoch {restored.Epoch}");
         }
 
@@ -185,6 +192,8 @@ public sealed class Trainer
                 }
                 folder.WriteMetrics(history, terms, columns.Columns);
                 AfterWrite?.Invoke("metrics");
+                Saved?.Invoke(new RunResult(history.ToArray(), folder));
+                AfterWrite?.Invoke("summary");
             }
             best = Math.Max(best, evaluation.Top1);
             observer.OnEpoch(metrics, options.Epochs);

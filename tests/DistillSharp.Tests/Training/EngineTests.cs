@@ -41,6 +41,7 @@ public sealed class EngineTests : IDisposable
             Options(epochs), folder, null, e => new CheckpointHeader("resnet8", train.NumClasses, 1, "synthetic", d.Method, e, 3, 0))
         {
             AfterWrite = afterWrite,
+            Saved = folder is null ? null : run => File.WriteAllText(folder.Summary, $"{run.Last.Epoch} {run.Best.Epoch}"),
         };
 
     private static Dictionary<string, float[]> State(nn.Module m) =>
@@ -191,7 +192,7 @@ public sealed class EngineTests : IDisposable
     public static TheoryData<int, string> KillPoints => new()
     {
         { 1, "last" }, { 1, "best" }, { 1, "metrics" },
-        { 2, "last" }, { 2, "best" }, { 2, "metrics" },
+        { 2, "last" }, { 2, "best" }, { 2, "metrics" }, { 2, "summary" },
         { 3, "last" },
     };
 
@@ -232,5 +233,6 @@ public sealed class EngineTests : IDisposable
         var bestRow = RunResult.BestOf(metrics);
         Assert.Equal(bestRow.Epoch, best.Epoch);
         Assert.Equal(bestRow.TestTop1, best.TestTop1);
+        Assert.Equal($"3 {bestRow.Epoch}", File.ReadAllText(folder.Summary));
     }
 }
