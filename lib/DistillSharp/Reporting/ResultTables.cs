@@ -18,12 +18,14 @@ public static class ResultTables
     /// <summary>
     /// One row per run, columns <c>label, method, student, teacher, profile, dataset, train_images, epochs, seed,
     /// final_top1, final_top5, best_top1, seconds</c> (accuracies in %, <c>seed</c> named as the notebooks' seed
-    /// parameter so sweeps file it under the swept value).
+    /// parameter so sweeps file it under the swept value), then one column per distinct key of
+    /// <see cref="RunSummary.Accuracies"/> (e.g. <c>test_top1/ensemble</c>), in the order the runs first give them,
+    /// empty for a run without that prediction.
     /// </summary>
     public static DataFrame Runs(IEnumerable<RunSummary> runs)
     {
         var rows = runs.ToList();
-        return new DataFrame(
+        var frame = new DataFrame(
             new StringDataFrameColumn("label", rows.Select(r => r.Label)),
             new StringDataFrameColumn("method", rows.Select(r => r.Method)),
             new StringDataFrameColumn("student", rows.Select(r => r.Student)),
@@ -37,6 +39,11 @@ public static class ResultTables
             new DoubleDataFrameColumn("final_top5", rows.Select(r => r.FinalTop5)),
             new DoubleDataFrameColumn("best_top1", rows.Select(r => r.BestTop1)),
             new DoubleDataFrameColumn("seconds", rows.Select(r => r.Seconds)));
+        foreach (var key in rows.SelectMany(r => r.Accuracies.Keys).Distinct(StringComparer.Ordinal).ToList())
+        {
+            frame.Columns.Add(new DoubleDataFrameColumn(key, rows.Select(r => r.Accuracies.TryGetValue(key, out var v) ? v : (double?)null)));
+        }
+        return frame;
     }
 
     /// <summary>

@@ -37,6 +37,7 @@ public sealed class ResultTablesTests
         var row = RunSummary.From("KD", spec, result, teacherModel: "resnet20");
         // Last epoch 65 / 96, best epoch 70, 1.5 + 2.5 + 3.08 = 7.08 seconds, to 0.1 s: 7.1, smoke's 512 images.
         Assert.Equal(new RunSummary("KD", "kd", "resnet8", "resnet20", "smoke", "fashion-mnist", 512, 3, 7, 65, 96, 70, 7.1), row);
+        Assert.Empty(row.Accuracies);
 
         // Without a subset the whole training split counts: Fashion-MNIST has 60,000 training images.
         var whole = RunSummary.From("teacher", spec with { Method = "none", Teacher = null, TrainSubset = null }, result);
@@ -44,6 +45,46 @@ public sealed class ResultTablesTests
 
         var empty = Assert.Throws<DistillSharpException>(() => RunSummary.From("x", spec, new RunResult([], null), "t"));
         Assert.Equal("run 'x' has no finished epoch to summarise; train at least one epoch.", empty.Message);
+    }
+
+    [Fact]
+    public void ARunSummaryKeepsTheLastEpochsAccuracyOfEachPrediction()
+    {
+        EpochMetrics Epoch(int e, double ensemble) =>
+            new(e, 0.05, new Dictionary<string, double> { ["ce"] = 1 }, 0, 0, 0, 60, 90, 1)
+            {
+                Accuracies = new Dictionary<string, double> { ["train_top1/branch1"] = 50 + e, ["test_top1/ensemble"] = ensemble },
+            };
+        var result = new RunResult([Epoch(1, 70), Epoch(2, 66)], null);
+        var spec = RunSpec.FromProfile("smoke", "none");
+        var row = RunSummary.From("ONE", spec, result);
+        Assert.Equal(new Dictionary<string, double> { ["train_top1/branch1"] = 52, ["test_top1/ensemble"] = 66 }, row.Accuracies);
+        // Summaries compare their accuracies by value.
+        Assert.Equal(row with { Accuracies = new Dictionary<string, double> { ["test_top1/ensemble"] = 66, ["train_top1/branch1"] = 52 } }, row);
+        Assert.NotEqual(row with { Accuracies = new Dictionary<string, double> { ["test_top1/ensemble"] = 66 } }, row);
+    }
+
+    [Fact]
+    public void TheRunsTableHasAColumnPerAccuracyKeyEmptyWhereARunHasNone()
+    {
+        var online = Student with
+        {
+            Label = "ONE", Method = "one",
+            Accuracies = new Dictionary<string, double> { ["test_top1/branch1"] = 80.5, ["test_top1/ensemble"] = 82.25 },
+        };
+        var peers = Student with
+        {
+            Label = "DML", Method = "dml",
+            Accuracies = new Dictionary<string, double> { ["test_top1/ensemble"] = 81.0, ["train_top1/peer1"] = 90.0 },
+        };
+        var table = ResultTables.Runs([Teacher, online, peers]);
+        Assert.Equal(
+            ["label", "method", "student", "teacher", "profile", "dataset", "train_images", "epochs", "seed", "final_top1", "final_top5", "best_top1", "seconds",
+             "test_top1/branch1", "test_top1/ensemble", "train_top1/peer1"],
+            table.Columns.Select(c => c.Name));
+        Assert.Equal(new object?[] { null, 80.5, null }, table["test_top1/branch1"].Cast<object?>().ToArray());
+        Assert.Equal(new object?[] { null, 82.25, 81.0 }, table["test_top1/ensemble"].Cast<object?>().ToArray());
+        Assert.Equal(new object?[] { null, null, 90.0 }, table["train_top1/peer1"].Cast<object?>().ToArray());
     }
 
     [Fact]
