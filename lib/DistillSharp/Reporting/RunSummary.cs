@@ -5,7 +5,7 @@ namespace DistillSharp.Reporting;
 
 /// <summary>
 /// One row of a results table (<see cref="ResultTables.Runs"/>): what was trained, on what, for how long, and how it
-/// ended.
+/// ended, with the accuracy of each prediction of a method that has several.
 /// </summary>
 /// <param name="Label">The run's label in tables and legends, e.g. <c>KD</c>.</param>
 /// <param name="Method">The method (<c>none</c>, <c>kd</c>, <c>crd</c>, ...).</param>
@@ -24,6 +24,28 @@ public sealed record RunSummary(
     string Label, string Method, string Student, string Teacher, string Profile, string Dataset, int TrainImages,
     int Epochs, long Seed, double FinalTop1, double FinalTop5, double BestTop1, double Seconds)
 {
+    private static readonly IReadOnlyDictionary<string, double> None = new Dictionary<string, double>();
+
+    /// <summary>
+    /// The accuracies (%) after the last epoch of each named prediction and mean of a method with several predictions
+    /// (<see cref="EpochMetrics.Accuracies"/>, keys such as <c>test_top1/ensemble</c> or <c>train_top1/peer1</c>);
+    /// empty for a method with one prediction.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> Accuracies { get; init; } = None;
+
+    /// <summary>Equal when every value is, <see cref="Accuracies"/> compared key by key.</summary>
+    public bool Equals(RunSummary? other) =>
+        other is not null
+        && (Label, Method, Student, Teacher, Profile, Dataset, TrainImages, Epochs, Seed)
+            == (other.Label, other.Method, other.Student, other.Teacher, other.Profile, other.Dataset, other.TrainImages, other.Epochs, other.Seed)
+        && FinalTop1.Equals(other.FinalTop1) && FinalTop5.Equals(other.FinalTop5) && BestTop1.Equals(other.BestTop1)
+        && Seconds.Equals(other.Seconds)
+        && Accuracies.Count == other.Accuracies.Count
+        && Accuracies.All(a => other.Accuracies.TryGetValue(a.Key, out var v) && v.Equals(a.Value));
+
+    /// <summary>A hash of the run's identity (label, method, networks, seed) and final top-1.</summary>
+    public override int GetHashCode() => HashCode.Combine(Label, Method, Student, Teacher, Dataset, Seed, FinalTop1);
+
     /// <summary>
     /// The row of a finished run. The teacher's network name is <paramref name="teacherModel"/> when given, else read
     /// from the header of the teacher checkpoint that <see cref="RunSpec.Teacher"/> names.
@@ -41,6 +63,9 @@ public sealed record RunSummary(
         return new RunSummary(
             label, spec.Method, spec.Student, teacher, spec.Profile, spec.Dataset, trainImages,
             result.Last.Epoch, spec.Options.Seed, result.Last.TestTop1, result.Last.TestTop5, result.Best.TestTop1,
-            Math.Round(result.Epochs.Sum(e => e.Seconds), 1, MidpointRounding.AwayFromZero));
+            Math.Round(result.Epochs.Sum(e => e.Seconds), 1, MidpointRounding.AwayFromZero))
+        {
+            Accuracies = new Dictionary<string, double>(result.Last.Accuracies),
+        };
     }
 }
