@@ -43,12 +43,7 @@ public static class Experiment
         if (spec.Teacher is not null)
         {
             var (model, header) = Checkpoint.LoadModel(Checkpoint.ResolveTeacher(spec.Teacher));
-            if (header.NumClasses != info.NumClasses || header.InChannels != info.Channels)
-            {
-                throw new DistillSharpException(
-                    $"teacher {spec.Teacher} ({header.Model}) was trained for {header.NumClasses} classes and {header.InChannels} channel(s) " +
-                    $"on {header.Dataset}, but {info.Name} has {info.NumClasses} classes and {info.Channels} channel(s).");
-            }
+            ModelDataFit.CheckTeacher(spec.Teacher, header, info);
             teacher = model;
         }
         torch.random.manual_seed(spec.Options.Seed);
@@ -72,6 +67,7 @@ public static class Experiment
     {
         var device = ComputeDevice.Resolve(deviceName);
         var (model, header) = Checkpoint.LoadModel(checkpointPath);
+        ModelDataFit.CheckEvaluation(checkpointPath, header, dataset);
         using var data = LoadData(dataset ?? header.Dataset, dataDir, null, null, header.Seed);
         using var distiller = new StudentAlone(model);
         distiller.MoveTo(device);
