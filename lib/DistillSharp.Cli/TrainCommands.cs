@@ -28,12 +28,13 @@ internal static class TrainCommands
         var method = new Option<string>("--method") { Description = $"Method: {string.Join(" | ", DistillerRegistry.Names)}.", Required = true };
         var teacher = new Option<string?>("--teacher") { Description = "Teacher: a run folder (its last checkpoint) or a checkpoint file." };
         var student = new Option<string?>("--student") { Description = "Student network (see 'distill zoo'); default: the profile's student." };
-        var gamma = new Option<double?>("--gamma") { Description = "Weight of the cross-entropy term (method parameter 'gamma')." };
-        var alpha = new Option<double?>("--alpha") { Description = "Weight of the KD term (method parameter 'alpha')." };
-        var beta = new Option<double?>("--beta") { Description = "Weight of the method's own term (method parameter 'beta')." };
-        var temperature = new Option<double?>("--temperature") { Description = "KD temperature T (method parameter 'temperature')." };
+        // The method's own range applies too ('distill methods' lists it); here, what any number must be.
+        var gamma = new NumberOption("--gamma", "Weight of the cross-entropy term (method parameter 'gamma')", ValueRange.Float32);
+        var alpha = new NumberOption("--alpha", "Weight of the KD term (method parameter 'alpha')", ValueRange.Float32);
+        var beta = new NumberOption("--beta", "Weight of the method's own term (method parameter 'beta')", ValueRange.Float32);
+        var temperature = new NumberOption("--temperature", "KD temperature T (method parameter 'temperature')", ValueRange.Float32);
         var parameters = new Option<string[]>("--param", "-P") { Description = "Any method parameter as name=value (repeatable); 'distill methods' lists them.", AllowMultipleArgumentsPerToken = false };
-        var command = new Command("distill", "Distil a teacher into a student with a method.") { method, teacher, student, gamma, alpha, beta, temperature, parameters };
+        var command = new Command("distill", "Distil a teacher into a student with a method.") { method, teacher, student, gamma.Option, alpha.Option, beta.Option, temperature.Option, parameters };
         options.AddTo(command);
         command.SetAction(parse =>
         {
@@ -41,10 +42,10 @@ internal static class TrainCommands
             var entry = DistillerRegistry.Get(name);
             var given = ParseParameters(parse.GetValue(parameters) ?? []);
             void Put(string key, double? value) { if (value is double v) given[key] = v; }
-            Put("gamma", parse.GetValue(gamma));
-            Put("alpha", parse.GetValue(alpha));
-            Put("beta", parse.GetValue(beta));
-            Put("temperature", parse.GetValue(temperature));
+            Put("gamma", gamma.Value(parse));
+            Put("alpha", alpha.Value(parse));
+            Put("beta", beta.Value(parse));
+            Put("temperature", temperature.Value(parse));
             var teacherPath = parse.GetValue(teacher);
             if (entry.NeedsTeacher && teacherPath is null)
             {
@@ -95,11 +96,12 @@ internal static class TrainCommands
         foreach (var item in items)
         {
             int eq = item.IndexOf('=');
-            if (eq <= 0 || !double.TryParse(item[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            if (eq <= 0)
             {
                 throw new DistillSharpException($"--param '{item}' is not name=number, e.g. -P nce_k=4096.");
             }
-            result[item[..eq]] = value;
+            // The method checks its own range later; no value beyond what libtorch can hold gets that far.
+            result[item[..eq]] = NumberOption.Parse($"--param {item[..eq]}", item[(eq + 1)..], ValueRange.Float32);
         }
         return result;
     }
