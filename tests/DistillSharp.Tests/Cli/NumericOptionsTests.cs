@@ -43,6 +43,9 @@ public sealed class NumericOptionsTests : IDisposable
     [InlineData("--threads must be a whole number in [1, 1024]; got '0'.", "bench", "--threads", "0")]
     [InlineData("--steps must be a whole number in [1, 100000]; got '1e6'.", "bench", "--steps", "1e6")]
     [InlineData("--subset must be a whole number in [1, 2147483647]; got 'NaN'.", "bench", "--leak-check", "--subset", "NaN")]
+    [InlineData("--classes must be a whole number in [1, 100000]; got 'x'.", "zoo", "--classes", "x")]
+    [InlineData("--image-size must be a whole number in [32, 4096]; got '8'.", "zoo", "--image-size", "8")]
+    [InlineData("--jobs must be a whole number in [1, 256]; got '0'.", "sweep", "never.ipynb", "-j", "0")]
     public void AValueOutsideTheOptionsRangeIsOneLineNamingTheOptionAndTheRange(string expected, params string[] args)
     {
         string never = Path.Combine(root, "never");
@@ -52,6 +55,15 @@ public sealed class NumericOptionsTests : IDisposable
         Assert.DoesNotContain("System.", err);
         Assert.Equal("", output);
         Assert.False(Directory.Exists(never));
+    }
+
+    [Fact]
+    public void AnImageSizeACifarModelCannotTakeIsOneLine()
+    {
+        var (code, _, err) = CliHarness.Run("zoo", "--image-size", "64");
+        Assert.Equal(CliApp.UsageError, code);
+        Assert.StartsWith("error: Model 'resnet8' cannot take a 3x64x64 image (it is built for 32x32): ", err);
+        Assert.Single(err.Trim().Split('\n'));                                            // libtorch's message, not its stack
     }
 
     [Fact]
