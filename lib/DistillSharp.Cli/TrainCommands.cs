@@ -40,12 +40,23 @@ internal static class TrainCommands
         {
             var name = parse.GetRequiredValue(method);
             var entry = DistillerRegistry.Get(name);
-            var given = ParseParameters(parse.GetValue(parameters) ?? []);
-            void Put(string key, double? value) { if (value is double v) given[key] = v; }
-            Put("gamma", gamma.Value(parse));
-            Put("alpha", alpha.Value(parse));
-            Put("beta", beta.Value(parse));
-            Put("temperature", temperature.Value(parse));
+            var items = parse.GetValue(parameters) ?? [];
+            var given = ParseParameters(items);
+            void Put(NumberOption option, string key)
+            {
+                if (option.Value(parse) is not double v) return;
+                if (given.ContainsKey(key))
+                {
+                    var other = items.First(i => i.StartsWith(key + "=", StringComparison.Ordinal));
+                    throw new DistillSharpException(
+                        $"{option.Option.Name} {parse.GetValue(option.Option)} and -P {other} both set method parameter '{key}': give it once.");
+                }
+                given[key] = v;
+            }
+            Put(gamma, "gamma");
+            Put(alpha, "alpha");
+            Put(beta, "beta");
+            Put(temperature, "temperature");
             var teacherPath = parse.GetValue(teacher);
             if (entry.NeedsTeacher && teacherPath is null)
             {
@@ -90,9 +101,11 @@ internal static class TrainCommands
         return 0;
     }
 
+    /// <summary>The <c>-P name=value</c> items by name; a name given twice is an error naming both items.</summary>
     internal static Dictionary<string, double> ParseParameters(IEnumerable<string> items)
     {
         var result = new Dictionary<string, double>();
+        var seen = new Dictionary<string, string>();
         foreach (var item in items)
         {
             int eq = item.IndexOf('=');
@@ -100,8 +113,14 @@ internal static class TrainCommands
             {
                 throw new DistillSharpException($"--param '{item}' is not name=number, e.g. -P nce_k=4096.");
             }
+            var name = item[..eq];
+            if (seen.TryGetValue(name, out var first))
+            {
+                throw new DistillSharpException($"-P {first} and -P {item} both set method parameter '{name}': give it once.");
+            }
+            seen[name] = item;
             // The method checks its own range later; no value beyond what libtorch can hold gets that far.
-            result[item[..eq]] = NumberOption.Parse($"--param {item[..eq]}", item[(eq + 1)..], ValueRange.Float32);
+            result[name] = NumberOption.Parse($"--param {name}", item[(eq + 1)..], ValueRange.Float32);
         }
         return result;
     }
