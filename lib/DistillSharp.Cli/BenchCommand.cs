@@ -37,7 +37,7 @@ internal static class BenchCommand
         var epochs = new NumberOption("--epochs", "Epochs of the leak check", ValueRange.Whole(2, 100_000), 10);
         var subset = new NumberOption("--subset", "Training images of the leak check (at least one batch)", RunSpec.SubsetRange, 1024);
         var dataset = new Option<string>("--dataset") { Description = "The leak check's data: synthetic, or a dataset such as fashion-mnist.", DefaultValueFactory = _ => "synthetic" };
-        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder for a real dataset (default: $DISTILL_DATA, ./data, /usr/share/datasets)." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder for a real dataset, the only one read when given (else $DISTILL_DATA, likewise; else ./data, then /usr/share/datasets)." };
         var worker = new Option<bool>("--worker") { Description = "Internal: measure one request read from standard input.", Hidden = true };
         var command = new Command("bench", "Measure training, evaluation and data-pipeline speed and peak memory (or, with --leak-check, memory per epoch).")
         {

@@ -10,7 +10,7 @@ internal static class EvalCommand
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file or a run folder (its last checkpoint).", Required = true };
         var dataset = new Option<string?>("--dataset") { Description = "Dataset (default: the one it was trained on)." };
-        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder, the only one read when given (else $DISTILL_DATA, likewise; else ./data, then /usr/share/datasets)." };
         var batch = new NumberOption("--batch-size", "Batch size", TrainingOptions.BatchSizeRange, 256);
         var device = CommonOptions.Device();
         var command = new Command("eval", "Evaluate a saved network on a test set.") { checkpoint, dataset, dataDir, batch.Option, device };

@@ -12,7 +12,7 @@ internal sealed class RunOptions
 {
     public Option<string> Profile { get; } = new("--profile") { Description = $"Defaults to start from: {string.Join(" | ", TrainingProfile.Names)}.", DefaultValueFactory = _ => "cpu" };
     public Option<string?> Dataset { get; } = new("--dataset") { Description = "Dataset name (fashion-mnist, mnist, cifar10, cifar100)." };
-    public Option<string?> DataDir { get; } = new("--data-dir") { Description = "Data folder (else $DISTILL_DATA, ./data, /usr/share/datasets)." };
+    public Option<string?> DataDir { get; } = new("--data-dir") { Description = "Data folder, the only one read when given (else $DISTILL_DATA, likewise; else ./data, then /usr/share/datasets)." };
     public NumberOption Subset { get; } = new("--subset", "Train on the first N images of a class-balanced shuffle (at most the training split's size)", RunSpec.SubsetRange);
     public NumberOption TestSubset { get; } = new("--test-subset", "Evaluate on N test images, class-balanced (at most the test split's size)", RunSpec.SubsetRange);
     public Option<bool> FullData { get; } = new("--full-data") { Description = "Use every training and test image (ignore the profile's subsets)." };

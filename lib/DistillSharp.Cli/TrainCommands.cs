@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DistillSharp.Data;
 using DistillSharp.Distillers;
 using DistillSharp.Training;
 
@@ -91,9 +92,11 @@ internal static class TrainCommands
     private static int Execute(ParseResult parse, RunOptions options, RunSpec spec)
     {
         var output = parse.InvocationConfiguration.Output;
-        // What Experiment.Run checks first, then whether the networks fit the dataset: all before a run folder is made.
+        // What Experiment.Run checks first, then whether the networks fit the dataset and its files are there: all
+        // before a run folder is made.
         _ = new MethodSettings(spec.Method, DistillerRegistry.Get(spec.Method).Parameters, spec.MethodParameters);
         ModelDataFit.CheckRun(spec);
+        DatasetCatalog.Check(spec.Dataset, DataLocation.Resolve(spec.DataDir));
         var folder = options.OutFolder(parse, spec);
         var progress = new ConsoleProgress(output, !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out));
         var result = Experiment.Run(spec, folder, parse.GetValue(options.Resume), progress);
