@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using DistillSharp.Distillers;
+using DistillSharp.Training;
 using DistillSharp.Training.Benchmarks;
 
 namespace DistillSharp.Cli;
@@ -23,24 +24,25 @@ internal static class BenchCommand
             Description = $"Comma-separated networks (trained alone) and TEACHER:STUDENT pairs (distilled with each method); default {DefaultModels} ({DefaultLeakModels} with --leak-check).",
         };
         var methods = new Option<string?>("--methods") { Description = $"Comma-separated methods for the pairs; default all: {string.Join(",", DistillerRegistry.Names)}." };
-        var batch = new Option<int>("--batch-size") { Description = "Training batch size (evaluation uses at least 256).", DefaultValueFactory = _ => 64 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed steps before the timed windows.", DefaultValueFactory = _ => 10 };
-        var steps = new Option<int>("--steps") { Description = "Steps per timed window.", DefaultValueFactory = _ => 10 };
-        var windows = new Option<int>("--windows") { Description = "Timed windows (the table shows their median and spread).", DefaultValueFactory = _ => 5 };
-        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: the library's setting)." };
+        var batch = new NumberOption("--batch-size", "Training batch size (evaluation uses at least 256)", TrainingOptions.BatchSizeRange, 64);
+        var warmup = new NumberOption("--warmup", "Untimed steps before the timed windows", ValueRange.Whole(0, 100_000), 10);
+        var steps = new NumberOption("--steps", "Steps per timed window", ValueRange.Whole(1, 100_000), 10);
+        var windows = new NumberOption("--windows", "Timed windows (the table shows their median and spread)", ValueRange.Whole(1, 1000), 5);
+        var threads = new NumberOption("--threads", "libtorch intra-op threads (default: the library's setting)", ValueRange.Whole(1, 1024));
         var format = new Option<string>("--format") { Description = "Output format: table | csv | json.", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong(Formats);
         var parameters = new Option<string[]>("--param", "-P") { Description = "A method parameter as name=value (repeatable), e.g. -P nce_k=16384." };
         var inProcess = new Option<bool>("--in-process") { Description = "Measure every row in this process (faster to start; peaks then accumulate across rows)." };
         var leak = new Option<bool>("--leak-check") { Description = "Train through the Trainer for --epochs epochs and report memory after each (acceptance: within 5% of epoch 2)." };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs of the leak check.", DefaultValueFactory = _ => 10 };
-        var subset = new Option<int>("--subset") { Description = "Training images of the leak check.", DefaultValueFactory = _ => 1024 };
+        var epochs = new NumberOption("--epochs", "Epochs of the leak check", ValueRange.Whole(2, 100_000), 10);
+        var subset = new NumberOption("--subset", "Training images of the leak check (at least one batch)", RunSpec.SubsetRange, 1024);
         var dataset = new Option<string>("--dataset") { Description = "The leak check's data: synthetic, or a dataset such as fashion-mnist.", DefaultValueFactory = _ => "synthetic" };
-        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder for a real dataset (default: $DISTILL_DATA, ./data, /usr/share/datasets)." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder for a real dataset, the only one read when given (else $DISTILL_DATA, likewise; else ./data, then /usr/share/datasets)." };
         var worker = new Option<bool>("--worker") { Description = "Internal: measure one request read from standard input.", Hidden = true };
         var command = new Command("bench", "Measure training, evaluation and data-pipeline speed and peak memory (or, with --leak-check, memory per epoch).")
         {
-            models, methods, batch, warmup, steps, windows, threads, format, parameters, inProcess, leak, epochs, subset, dataset, dataDir, worker,
+            models, methods, batch.Option, warmup.Option, steps.Option, windows.Option, threads.Option, format, parameters, inProcess, leak,
+            epochs.Option, subset.Option, dataset, dataDir, worker,
         };
         command.SetAction(parse =>
         {
@@ -62,9 +64,9 @@ internal static class BenchCommand
             }
             var settings = new BenchmarkSettings
             {
-                BatchSize = parse.GetValue(batch), WarmupSteps = parse.GetValue(warmup), StepsPerWindow = parse.GetValue(steps),
-                Windows = parse.GetValue(windows), Threads = parse.GetValue(threads), MethodParameters = given,
-                Epochs = parse.GetValue(epochs), LeakImages = parse.GetValue(subset), LeakDataset = parse.GetRequiredValue(dataset),
+                BatchSize = batch.IntValue(parse)!.Value, WarmupSteps = warmup.IntValue(parse)!.Value, StepsPerWindow = steps.IntValue(parse)!.Value,
+                Windows = windows.IntValue(parse)!.Value, Threads = threads.IntValue(parse), MethodParameters = given,
+                Epochs = epochs.IntValue(parse)!.Value, LeakImages = subset.IntValue(parse)!.Value, LeakDataset = parse.GetRequiredValue(dataset),
                 DataDir = parse.GetValue(dataDir),
             };
             settings.Validate();

@@ -11,6 +11,9 @@ public static class CliApp
     /// <summary>Exit code of <c>distill run</c> when a notebook cell failed (and of a sweep when a run did).</summary>
     public const int NotebookFailed = 1;
 
+    /// <summary>Exit code of <c>distill run</c> when Ctrl+C (SIGINT) interrupted it: 128 + 2, as the shell reports a SIGINT.</summary>
+    public const int Interrupted = 130;
+
     /// <summary>Builds the root command with every sub-command.</summary>
     public static Command Build()
     {

@@ -11,14 +11,15 @@ internal static class EvalCommand
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file or a run folder (its last checkpoint).", Required = true };
         var dataset = new Option<string?>("--dataset") { Description = "Dataset (default: the one it was trained on)." };
-        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder." };
-        var batch = new Option<int>("--batch-size") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder, the only one read when given (else $DISTILL_DATA, likewise; else ./data, then /usr/share/datasets)." };
+        var batch = new NumberOption("--batch-size", "Batch size", TrainingOptions.BatchSizeRange, 256);
         var device = CommonOptions.Device();
-        var command = new Command("eval", "Evaluate a saved network on a test set.") { checkpoint, dataset, dataDir, batch, device };
+        var command = new Command("eval", "Evaluate a saved network on a test set.") { checkpoint, dataset, dataDir, batch.Option, device };
         command.SetAction(parse =>
         {
+            int batchSize = batch.IntValue(parse)!.Value;
             var path = Checkpoint.ResolveTeacher(parse.GetRequiredValue(checkpoint));
-            var result = Experiment.Evaluate(path, parse.GetValue(dataset), parse.GetValue(dataDir), parse.GetValue(batch), parse.GetRequiredValue(device));
+            var result = Experiment.Evaluate(path, parse.GetValue(dataset), parse.GetValue(dataDir), batchSize, parse.GetRequiredValue(device));
             var output = parse.InvocationConfiguration.Output;
             output.WriteLine(
                 $"{result.Model} on {result.Dataset} test ({result.Images} images): loss {result.Loss:F4}  top-1 {result.Top1:F2}%  top-5 {result.Top5:F2}%");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using DistillSharp.Notebooks;
 
 namespace DistillSharp.Cli;
@@ -7,7 +8,9 @@ namespace DistillSharp.Cli;
 /// <c>distill run NOTEBOOK.ipynb [-p name=value]... [--out PATH] [--in-place]</c>: executes the notebook's code cells
 /// in one C# scripting session and writes the executed notebook (default <c>artifacts/NAME.ipynb</c>) and the results
 /// table it saves beside it (with <c>--in-place</c>, in <c>artifacts/NAME.results.csv</c>). Exit code 0
-/// when every cell ran, 1 when a cell failed (the notebook is written up to it), 2 for a usage error.
+/// when every cell ran, 1 when a cell failed (the notebook is written up to it), 2 for a usage error, 130 when
+/// interrupted by Ctrl+C (SIGINT): the notebook is then written with the running cell's output so far and a
+/// KeyboardInterrupt error in it, as Jupyter shows an interrupted cell. A second Ctrl+C ends the process at once.
 /// </summary>
 internal static class RunCommand
 {
@@ -76,13 +79,25 @@ internal static class RunCommand
         bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected
             && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
         NotebookRunResult result;
+        using (var interrupt = new CancellationTokenSource())
+        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, signal =>
+        {
+            if (interrupt.IsCancellationRequested) return;   // the second Ctrl+C: the default, which ends the process
+            signal.Cancel = true;
+            interrupt.Cancel();
+        }))
         using (var progress = new TerminalProgress(stdout, stderr, interactive))
         {
             var options = new NotebookRunOptions { Parameters = parameters, OutputPath = output, ResultsPath = results, Observer = progress };
-            result = NotebookRunner.RunAsync(notebook, options).GetAwaiter().GetResult();
+            result = NotebookRunner.RunAsync(notebook, options, interrupt.Token).GetAwaiter().GetResult();
         }
 
         int codeCells = result.Notebook.Cells.Count(c => c.Type == CellType.Code && c.ExecutionCount is not null);
+        if (result.Interrupted)
+        {
+            stderr.WriteLine($"interrupted (Ctrl+C): {result.Failure?.Error.Value}. The notebook so far, with that cell's output, is in {output}");
+            return CliApp.Interrupted;
+        }
         if (result.Failure is { } failure)
         {
             stderr.WriteLine($"error: {failure}");

@@ -12,21 +12,21 @@ internal sealed class RunOptions
 {
     public Option<string> Profile { get; } = new("--profile") { Description = $"Defaults to start from: {string.Join(" | ", TrainingProfile.Names)}.", DefaultValueFactory = _ => "cpu" };
     public Option<string?> Dataset { get; } = new("--dataset") { Description = "Dataset name (fashion-mnist, mnist, cifar10, cifar100)." };
-    public Option<string?> DataDir { get; } = new("--data-dir") { Description = "Data folder (else $DISTILL_DATA, ./data, /usr/share/datasets)." };
-    public Option<int?> Subset { get; } = new("--subset") { Description = "Train on the first N images of a class-balanced shuffle." };
-    public Option<int?> TestSubset { get; } = new("--test-subset") { Description = "Evaluate on N test images (class-balanced)." };
+    public Option<string?> DataDir { get; } = new("--data-dir") { Description = "Data folder, the only one read when given (else $DISTILL_DATA, likewise; else ./data, then /usr/share/datasets)." };
+    public NumberOption Subset { get; } = new("--subset", "Train on the first N images of a class-balanced shuffle (at most the training split's size)", RunSpec.SubsetRange);
+    public NumberOption TestSubset { get; } = new("--test-subset", "Evaluate on N test images, class-balanced (at most the test split's size)", RunSpec.SubsetRange);
     public Option<bool> FullData { get; } = new("--full-data") { Description = "Use every training and test image (ignore the profile's subsets)." };
-    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Epochs to train." };
-    public Option<int?> BatchSize { get; } = new("--batch-size") { Description = "Mini-batch size." };
-    public Option<double?> Lr { get; } = new("--lr") { Description = "Base learning rate." };
+    public NumberOption Epochs { get; } = new("--epochs", "Epochs to train", TrainingOptions.EpochsRange);
+    public NumberOption BatchSize { get; } = new("--batch-size", "Mini-batch size", TrainingOptions.BatchSizeRange);
+    public NumberOption Lr { get; } = new("--lr", "Base learning rate", TrainingOptions.LearningRateRange);
     public Option<string?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: {string.Join(" | ", LearningRateSchedule.Names)}." };
-    public Option<string?> Milestones { get; } = new("--milestones") { Description = "Multistep milestones, e.g. 150,180,210 (decay applies after them)." };
-    public Option<double?> LrDecay { get; } = new("--lr-decay") { Description = "Multistep decay factor (0.1)." };
-    public Option<int?> Warmup { get; } = new("--warmup-epochs") { Description = "Epochs of linear warm-up." };
-    public Option<double?> Momentum { get; } = new("--momentum") { Description = "SGD momentum (0.9)." };
-    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay (5e-4), on the student and the method's parts only." };
+    public Option<string?> Milestones { get; } = new("--milestones") { Description = $"Multistep milestones, e.g. 150,180,210 (decay applies after them): increasing, each {TrainingOptions.MilestoneRange}." };
+    public NumberOption LrDecay { get; } = new("--lr-decay", "Multistep decay factor (0.1)", TrainingOptions.LearningRateDecayRange);
+    public NumberOption Warmup { get; } = new("--warmup-epochs", "Epochs of linear warm-up (at most --epochs)", TrainingOptions.WarmupEpochsRange);
+    public NumberOption Momentum { get; } = new("--momentum", "SGD momentum (0.9)", TrainingOptions.MomentumRange);
+    public NumberOption WeightDecay { get; } = new("--weight-decay", "Weight decay (5e-4), on the student and the method's parts only", TrainingOptions.WeightDecayRange);
     public Option<bool> Nesterov { get; } = new("--nesterov") { Description = "Use Nesterov momentum." };
-    public Option<long?> Seed { get; } = new("--seed") { Description = "Seed for weights, shuffling, augmentation and the method's draws (1)." };
+    public NumberOption Seed { get; } = new("--seed", "Seed for weights, shuffling, augmentation and the method's draws (1)", TrainingOptions.SeedRange);
     public Option<string> Device { get; } = CommonOptions.Device();
     public Option<string?> Out { get; } = new("--out") { Description = "Run folder (default: runs/DATASET/METHOD_STUDENT_seedN)." };
     public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the run folder's last checkpoint (options must match the run's, except --epochs, which extends it)." };
@@ -34,7 +34,11 @@ internal sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Profile, Dataset, DataDir, Subset, TestSubset, FullData, Epochs, BatchSize, Lr, Schedule, Milestones, LrDecay, Warmup, Momentum, WeightDecay, Nesterov, Seed, Device, Out, Resume, Amend })
+        foreach (var o in new Option[]
+        {
+            Profile, Dataset, DataDir, Subset.Option, TestSubset.Option, FullData, Epochs.Option, BatchSize.Option, Lr.Option, Schedule, Milestones,
+            LrDecay.Option, Warmup.Option, Momentum.Option, WeightDecay.Option, Nesterov, Seed.Option, Device, Out, Resume, Amend,
+        })
         {
             command.Add(o);
         }
@@ -48,17 +52,17 @@ internal sealed class RunOptions
         var milestones = parse.GetValue(Milestones);
         o = o with
         {
-            Epochs = parse.GetValue(Epochs) ?? o.Epochs,
-            BatchSize = parse.GetValue(BatchSize) ?? o.BatchSize,
-            LearningRate = parse.GetValue(Lr) ?? o.LearningRate,
+            Epochs = Epochs.IntValue(parse) ?? o.Epochs,
+            BatchSize = BatchSize.IntValue(parse) ?? o.BatchSize,
+            LearningRate = Lr.Value(parse) ?? o.LearningRate,
             Schedule = parse.GetValue(Schedule) ?? o.Schedule,
             Milestones = milestones is null ? o.Milestones : ParseMilestones(milestones),
-            LearningRateDecay = parse.GetValue(LrDecay) ?? o.LearningRateDecay,
-            WarmupEpochs = parse.GetValue(Warmup) ?? o.WarmupEpochs,
-            Momentum = parse.GetValue(Momentum) ?? o.Momentum,
-            WeightDecay = parse.GetValue(WeightDecay) ?? o.WeightDecay,
+            LearningRateDecay = LrDecay.Value(parse) ?? o.LearningRateDecay,
+            WarmupEpochs = Warmup.IntValue(parse) ?? o.WarmupEpochs,
+            Momentum = Momentum.Value(parse) ?? o.Momentum,
+            WeightDecay = WeightDecay.Value(parse) ?? o.WeightDecay,
             Nesterov = parse.GetValue(Nesterov) || o.Nesterov,
-            Seed = parse.GetValue(Seed) ?? o.Seed,
+            Seed = Seed.LongValue(parse) ?? o.Seed,
         };
         o.Validate();
         var merged = new Dictionary<string, double>(spec.MethodParameters);
@@ -70,8 +74,8 @@ internal sealed class RunOptions
             Teacher = teacher,
             Dataset = dataset ?? spec.Dataset,
             DataDir = parse.GetValue(DataDir),
-            TrainSubset = parse.GetValue(Subset) ?? (full ? null : spec.TrainSubset),
-            TestSubset = parse.GetValue(TestSubset) ?? (full ? null : spec.TestSubset),
+            TrainSubset = Subset.IntValue(parse) ?? (full ? null : spec.TrainSubset),
+            TestSubset = TestSubset.IntValue(parse) ?? (full ? null : spec.TestSubset),
             Options = o,
             MethodParameters = merged,
             Device = parse.GetRequiredValue(Device),
@@ -84,14 +88,12 @@ internal sealed class RunOptions
 
     private static int[] ParseMilestones(string text)
     {
-        try
+        var items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var range = TrainingOptions.MilestoneRange;
+        if (!items.All(s => range.Contains(double.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : double.NaN)))
         {
-            return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            throw new DistillSharpException($"--milestones '{text}' is not a comma-separated list of epochs, each {range}, e.g. 150,180,210.");
         }
-        catch (FormatException)
-        {
-            throw new DistillSharpException($"--milestones '{text}' is not a comma-separated list of epochs, e.g. 150,180,210.");
-        }
+        return items.Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
     }
 }

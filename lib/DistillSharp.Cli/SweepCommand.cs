@@ -19,16 +19,16 @@ internal static class SweepCommand
         var notebook = new Argument<string>("notebook") { Description = "The .ipynb notebook to sweep." };
         var parameters = RunCommand.ParameterOption(
             "A swept parameter and its values: -p name=v1,v2,... (repeat for more; arrays as [1,2],[3,4]).");
-        var jobs = new Option<int>("--jobs", "-j") { Description = "Runs at once (default 1).", DefaultValueFactory = _ => 1 };
+        var jobs = new NumberOption("--jobs", "Runs at once (default 1)", ValueRange.Whole(1, 256), 1, "-j");
         var outDir = new Option<string?>("--out") { Description = "Folder for the runs (default: artifacts/sweeps/NAME-TIMESTAMP)." };
         var command = new Command("sweep", "Run a notebook over a grid of parameter values and summarise the results over seeds.")
         {
-            notebook, parameters, jobs, outDir,
+            notebook, parameters, jobs.Option, outDir,
         };
         command.SetAction(parse =>
         {
             var config = parse.InvocationConfiguration;
-            return Sweep(parse.GetRequiredValue(notebook), parse.GetValue(parameters) ?? [], parse.GetValue(jobs),
+            return Sweep(parse.GetRequiredValue(notebook), parse.GetValue(parameters) ?? [], jobs.IntValue(parse)!.Value,
                 parse.GetValue(outDir), config.Output, config.Error);
         });
         return command;

@@ -77,8 +77,8 @@ internal sealed class TerminalProgress : INotebookRunObserver, IDisposable
                 output.WriteLine();
                 atLineStart = true;
             }
-            error.WriteLine(failure is null
-                ? $"[{label}] done in {Format(elapsed)}"
+            error.WriteLine(failure is null ? $"[{label}] done in {Format(elapsed)}"
+                : failure.Name == NotebookRunner.InterruptName ? $"[{label}] interrupted after {Format(elapsed)}"
                 : $"[{label}] failed after {Format(elapsed)}: {failure.Name}: {failure.Value}");
             error.Flush();
             this.label = null;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DistillSharp.Data;
 using DistillSharp.Distillers;
 using DistillSharp.Training;
 
@@ -28,23 +29,35 @@ internal static class TrainCommands
         var method = new Option<string>("--method") { Description = $"Method: {string.Join(" | ", DistillerRegistry.Names)}.", Required = true };
         var teacher = new Option<string?>("--teacher") { Description = "Teacher: a run folder (its last checkpoint) or a checkpoint file." };
         var student = new Option<string?>("--student") { Description = "Student network (see 'distill zoo'); default: the profile's student." };
-        var gamma = new Option<double?>("--gamma") { Description = "Weight of the cross-entropy term (method parameter 'gamma')." };
-        var alpha = new Option<double?>("--alpha") { Description = "Weight of the KD term (method parameter 'alpha')." };
-        var beta = new Option<double?>("--beta") { Description = "Weight of the method's own term (method parameter 'beta')." };
-        var temperature = new Option<double?>("--temperature") { Description = "KD temperature T (method parameter 'temperature')." };
+        // The method's own range applies too ('distill methods' lists it); here, what any number must be.
+        var gamma = new NumberOption("--gamma", "Weight of the cross-entropy term (method parameter 'gamma')", ValueRange.Float32);
+        var alpha = new NumberOption("--alpha", "Weight of the KD term (method parameter 'alpha')", ValueRange.Float32);
+        var beta = new NumberOption("--beta", "Weight of the method's own term (method parameter 'beta')", ValueRange.Float32);
+        var temperature = new NumberOption("--temperature", "KD temperature T (method parameter 'temperature')", ValueRange.Float32);
         var parameters = new Option<string[]>("--param", "-P") { Description = "Any method parameter as name=value (repeatable); 'distill methods' lists them.", AllowMultipleArgumentsPerToken = false };
-        var command = new Command("distill", "Distil a teacher into a student with a method.") { method, teacher, student, gamma, alpha, beta, temperature, parameters };
+        var command = new Command("distill", "Distil a teacher into a student with a method.") { method, teacher, student, gamma.Option, alpha.Option, beta.Option, temperature.Option, parameters };
         options.AddTo(command);
         command.SetAction(parse =>
         {
             var name = parse.GetRequiredValue(method);
             var entry = DistillerRegistry.Get(name);
-            var given = ParseParameters(parse.GetValue(parameters) ?? []);
-            void Put(string key, double? value) { if (value is double v) given[key] = v; }
-            Put("gamma", parse.GetValue(gamma));
-            Put("alpha", parse.GetValue(alpha));
-            Put("beta", parse.GetValue(beta));
-            Put("temperature", parse.GetValue(temperature));
+            var items = parse.GetValue(parameters) ?? [];
+            var given = ParseParameters(items);
+            void Put(NumberOption option, string key)
+            {
+                if (option.Value(parse) is not double v) return;
+                if (given.ContainsKey(key))
+                {
+                    var other = items.First(i => i.StartsWith(key + "=", StringComparison.Ordinal));
+                    throw new DistillSharpException(
+                        $"{option.Option.Name} {parse.GetValue(option.Option)} and -P {other} both set method parameter '{key}': give it once.");
+                }
+                given[key] = v;
+            }
+            Put(gamma, "gamma");
+            Put(alpha, "alpha");
+            Put(beta, "beta");
+            Put(temperature, "temperature");
             var teacherPath = parse.GetValue(teacher);
             if (entry.NeedsTeacher && teacherPath is null)
             {
@@ -79,6 +92,11 @@ internal static class TrainCommands
     private static int Execute(ParseResult parse, RunOptions options, RunSpec spec)
     {
         var output = parse.InvocationConfiguration.Output;
+        // What Experiment.Run checks first, then whether the networks fit the dataset and its files are there: all
+        // before a run folder is made.
+        _ = new MethodSettings(spec.Method, DistillerRegistry.Get(spec.Method).Parameters, spec.MethodParameters);
+        ModelDataFit.CheckRun(spec);
+        DatasetCatalog.Check(spec.Dataset, DataLocation.Resolve(spec.DataDir));
         var folder = options.OutFolder(parse, spec);
         var progress = new ConsoleProgress(output, !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out));
         bool resume = parse.GetValue(options.Resume), amend = parse.GetValue(options.Amend);
@@ -88,17 +106,26 @@ internal static class TrainCommands
         return 0;
     }
 
+    /// <summary>The <c>-P name=value</c> items by name; a name given twice is an error naming both items.</summary>
     internal static Dictionary<string, double> ParseParameters(IEnumerable<string> items)
     {
         var result = new Dictionary<string, double>();
+        var seen = new Dictionary<string, string>();
         foreach (var item in items)
         {
             int eq = item.IndexOf('=');
-            if (eq <= 0 || !double.TryParse(item[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            if (eq <= 0)
             {
                 throw new DistillSharpException($"--param '{item}' is not name=number, e.g. -P nce_k=4096.");
             }
-            result[item[..eq]] = value;
+            var name = item[..eq];
+            if (seen.TryGetValue(name, out var first))
+            {
+                throw new DistillSharpException($"-P {first} and -P {item} both set method parameter '{name}': give it once.");
+            }
+            seen[name] = item;
+            // The method checks its own range later; no value beyond what libtorch can hold gets that far.
+            result[name] = NumberOption.Parse($"--param {name}", item[(eq + 1)..], ValueRange.Float32);
         }
         return result;
     }

@@ -15,15 +15,16 @@ internal static class ZooCommand
     {
         var format = new Option<string>("--format") { Description = "Output format: table | csv | json.", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong(Formats);
-        var classes = new Option<int>("--classes") { Description = "Number of classes (parameter counts depend on it).", DefaultValueFactory = _ => 100 };
-        var channels = new Option<int>("--in-channels") { Description = "Input channels.", DefaultValueFactory = _ => 3 };
-        var size = new Option<int?>("--image-size") { Description = "Input size for MACs and shapes (default: 32, and 224 for the *_imagenet models)." };
-        var command = new Command("zoo", "List every model with parameters, multiply-accumulates and feature shapes.") { format, classes, channels, size };
+        var classes = new NumberOption("--classes", "Number of classes (parameter counts depend on it)", ValueRange.Whole(1, 100_000), 100);
+        var channels = new NumberOption("--in-channels", "Input channels", ValueRange.Whole(1, 1024), 3);
+        var size = new NumberOption("--image-size", "Input size for MACs and shapes (default: 32, and 224 for the *_imagenet models; the CIFAR models take only 32)", ValueRange.Whole(32, 4096));
+        var command = new Command("zoo", "List every model with parameters, multiply-accumulates and feature shapes.") { format, classes.Option, channels.Option, size.Option };
         command.SetAction(parse =>
         {
-            int n = parse.GetValue(classes), c = parse.GetValue(channels);
+            int n = classes.IntValue(parse)!.Value, c = channels.IntValue(parse)!.Value;
+            int? given = size.IntValue(parse);
             var summaries = ModelZoo.Names
-                .Select(name => ModelZoo.Describe(name, n, c, parse.GetValue(size) ?? (name.EndsWith("_imagenet", StringComparison.Ordinal) ? 224 : 32)))
+                .Select(name => ModelZoo.Describe(name, n, c, given ?? (name.EndsWith("_imagenet", StringComparison.Ordinal) ? 224 : 32)))
                 .ToList();
             var output = parse.InvocationConfiguration.Output;
             switch (parse.GetRequiredValue(format))

@@ -15,16 +15,23 @@ public static class ClassBalancedSubset
     /// The dataset indices of the first <paramref name="count"/> samples of the class-balanced shuffle of
     /// <paramref name="labels"/> (int64 [N], values in [0, <paramref name="numClasses"/>)).
     /// </summary>
-    /// <exception cref="DistillSharpException"><paramref name="count"/> is not in [1, N].</exception>
-    public static long[] Indices(Tensor labels, int numClasses, int count, long seed)
+    /// <param name="labels">The split's labels.</param>
+    /// <param name="numClasses">The number of classes.</param>
+    /// <param name="count">The subset's size.</param>
+    /// <param name="seed">The run's seed.</param>
+    /// <param name="split">Which split the labels are, for the message (default: the training split).</param>
+    /// <param name="splitName">The split's dataset name for the message, e.g. <c>fashion-mnist/test</c>, or null.</param>
+    /// <exception cref="DistillSharpException"><paramref name="count"/> is not in [1, N]; the message names the split's option and size.</exception>
+    public static long[] Indices(Tensor labels, int numClasses, int count, long seed, SubsetSplit? split = null, string? splitName = null)
     {
         ArgumentNullException.ThrowIfNull(labels);
+        split ??= SubsetSplit.Training;
         long n = labels.shape[0];
         if (count <= 0 || count > n)
         {
             throw new DistillSharpException(
-                $"--subset {count}: the subset size must be between 1 and the training set's size ({n}); " +
-                "choose a size in that range, or leave --subset out to use the whole set.");
+                $"{split.Option} {count}: the {split.Split}{(splitName is null ? "" : $" ({splitName})")} has {n} images; " +
+                $"choose a size from 1 to {n}, or leave {split.Option} out to use the whole split.");
         }
         using var cpu = labels.to_type(ScalarType.Int64).cpu();
         var values = cpu.data<long>().ToArray();
@@ -60,12 +67,14 @@ public static class ClassBalancedSubset
 
     /// <summary>
     /// A view of the first <paramref name="count"/> samples of <paramref name="source"/>'s class-balanced
-    /// shuffle (see <see cref="Indices"/>). With <paramref name="ownsSource"/> the view disposes the source.
+    /// shuffle (see <see cref="Indices"/>). With <paramref name="ownsSource"/> the view disposes the source. A size
+    /// the split cannot give is an error naming the split's option (<see cref="SubsetSplit.Of"/> unless
+    /// <paramref name="split"/> says) and its size.
     /// </summary>
-    public static SubsetImageDataset Create(IImageDataset source, int count, long seed, bool ownsSource = false)
+    public static SubsetImageDataset Create(IImageDataset source, int count, long seed, bool ownsSource = false, SubsetSplit? split = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var indices = Indices(source.Labels, source.NumClasses, count, seed);
+        var indices = Indices(source.Labels, source.NumClasses, count, seed, split ?? SubsetSplit.Of(source), source.Name);
         return new SubsetImageDataset(source, indices, ownsSource);
     }
 }

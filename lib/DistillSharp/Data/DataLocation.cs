@@ -15,11 +15,12 @@ public enum DataLocationSource
 
 /// <summary>
 /// Where datasets are looked for. The primary root is, in order of precedence: the explicit
-/// <c>--data-dir</c>, else the environment variable <c>DISTILL_DATA</c>, else <c>./data</c>. It is searched
-/// first and is where fetched data goes. After it, the system location <c>/usr/share/datasets</c> (the
-/// layout of Debian's dataset packages, e.g. <c>dataset-fashion-mnist</c> installs
-/// <c>/usr/share/datasets/fashion-mnist/*.gz</c>) is searched, read-only. Each dataset lives in its own
-/// folder below a root (<see cref="DatasetInfo.Folder"/>).
+/// <c>--data-dir</c>, else the environment variable <c>DISTILL_DATA</c>, else <c>./data</c>. A folder the user
+/// names (<c>--data-dir</c> or <c>DISTILL_DATA</c>) is the only one read: a dataset missing there, or missing a
+/// file there, is an error, never a silent read from elsewhere. With the default <c>./data</c>, that folder is
+/// searched first and the system location <c>/usr/share/datasets</c> (the layout of Debian's dataset packages,
+/// e.g. <c>dataset-fashion-mnist</c> installs <c>/usr/share/datasets/fashion-mnist/*.gz</c>) after it, read-only.
+/// Each dataset lives in its own folder below a root (<see cref="DatasetInfo.Folder"/>).
 /// </summary>
 public sealed class DataLocation
 {
@@ -32,14 +33,17 @@ public sealed class DataLocation
     /// <summary>The system-wide dataset location of Debian's dataset packages.</summary>
     public const string SystemFolder = "/usr/share/datasets";
 
-    /// <summary>Creates a location from a primary root and an optional read-only system root.</summary>
+    /// <summary>
+    /// Creates a location from a primary root and an optional read-only system root, which is searched only when
+    /// the root is the default (<see cref="DataLocationSource.Default"/>).
+    /// </summary>
     public DataLocation(string root, DataLocationSource source, string? systemRoot = SystemFolder)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         Root = Path.GetFullPath(root);
         Source = source;
         SystemRoot = string.IsNullOrWhiteSpace(systemRoot) ? null : Path.GetFullPath(systemRoot);
-        SearchRoots = SystemRoot is null || SystemRoot == Root ? [Root] : [Root, SystemRoot];
+        SearchRoots = IsNamed || SystemRoot is null || SystemRoot == Root ? [Root] : [Root, SystemRoot];
     }
 
     /// <summary>The primary data folder (full path): searched first, and where fetched data is written.</summary>
@@ -48,15 +52,29 @@ public sealed class DataLocation
     /// <summary>How <see cref="Root"/> was chosen.</summary>
     public DataLocationSource Source { get; }
 
-    /// <summary>The read-only system folder searched after <see cref="Root"/>, or null.</summary>
+    /// <summary>
+    /// The read-only system folder, or null; searched after <see cref="Root"/> only when the root is the default
+    /// (<see cref="SearchRoots"/>).
+    /// </summary>
     public string? SystemRoot { get; }
+
+    /// <summary>Whether the user named the folder (<c>--data-dir</c> or <c>DISTILL_DATA</c>): then it is the only one read.</summary>
+    public bool IsNamed => Source != DataLocationSource.Default;
+
+    /// <summary>How the user named the folder, for messages: <c>--data-dir</c>, <c>DISTILL_DATA</c>, or null for the default.</summary>
+    public string? NamedBy => Source switch
+    {
+        DataLocationSource.Argument => "--data-dir",
+        DataLocationSource.Environment => EnvironmentVariable,
+        _ => null,
+    };
 
     /// <summary>The folders searched, in order.</summary>
     public IReadOnlyList<string> SearchRoots { get; }
 
     /// <summary>
-    /// Resolves the data location: <paramref name="dataDir"/> if given, else <c>$DISTILL_DATA</c> if set,
-    /// else <c>./data</c>; then <c>/usr/share/datasets</c>.
+    /// Resolves the data location: <paramref name="dataDir"/> if given, else <c>$DISTILL_DATA</c> if set (either
+    /// is then the only folder read), else <c>./data</c> and then <c>/usr/share/datasets</c>.
     /// </summary>
     public static DataLocation Resolve(string? dataDir) =>
         Resolve(dataDir, System.Environment.GetEnvironmentVariable(EnvironmentVariable), Directory.GetCurrentDirectory(), SystemFolder);
@@ -91,7 +109,7 @@ public sealed class DataLocation
         return null;
     }
 
-    /// <summary>A description for messages, e.g. <c>/x/data (from DISTILL_DATA), then /usr/share/datasets</c>.</summary>
+    /// <summary>A description for messages, e.g. <c>/x/data (from DISTILL_DATA)</c> or <c>/w/data (the default ./data), then /usr/share/datasets</c>.</summary>
     public override string ToString()
     {
         var how = Source switch
@@ -100,6 +118,6 @@ public sealed class DataLocation
             DataLocationSource.Environment => $"from {EnvironmentVariable}",
             _ => "the default ./data",
         };
-        return SystemRoot is null ? $"{Root} ({how})" : $"{Root} ({how}), then {SystemRoot}";
+        return SearchRoots.Count == 1 ? $"{Root} ({how})" : $"{Root} ({how}), then {SystemRoot}";
     }
 }

@@ -7,8 +7,10 @@ public sealed record DatasetLoadOptions
     public bool Cifar100Coarse { get; init; }
 
     /// <summary>
-    /// Fetch the default dataset, Fashion-MNIST, into <c>&lt;data root&gt;/fashion-mnist</c> when it is
-    /// found nowhere (checksums verified). Other sets are fetched with the data-scripts. Default: true.
+    /// Fetch the default dataset, Fashion-MNIST, into <c>./data/fashion-mnist</c> when it is found nowhere
+    /// (checksums verified), as the README promises. Only with the default data folder: a folder the user names
+    /// (<c>--data-dir</c>, <c>DISTILL_DATA</c>) is read as it is, and a set missing there is an error that names the
+    /// data-script. Other sets are always fetched with the data-scripts. Default: true.
     /// </summary>
     public bool Download { get; init; } = true;
 
@@ -128,25 +130,19 @@ public static class DatasetCatalog
     }
 
     /// <summary>
-    /// Loads the train and test splits of <paramref name="name"/> from <paramref name="location"/>.
-    /// MNIST and Fashion-MNIST are zero-padded from 28x28 to 32x32 (2 pixels each side). When Fashion-MNIST
-    /// is found nowhere it is fetched into <c>&lt;root&gt;/fashion-mnist</c> (see <see cref="DatasetLoadOptions.Download"/>).
+    /// Loads the train and test splits of <paramref name="name"/> from <paramref name="location"/> (from its root
+    /// alone when the user named it, see <see cref="DataLocation"/>). MNIST and Fashion-MNIST are zero-padded from
+    /// 28x28 to 32x32 (2 pixels each side). When Fashion-MNIST is found nowhere and the data folder is the default,
+    /// it is fetched into <c>./data/fashion-mnist</c> (see <see cref="DatasetLoadOptions.Download"/>).
     /// </summary>
     /// <exception cref="DistillSharpException">The name is unknown, the set is not loadable yet, its files are
-    /// missing (the message names the paths looked at, the data-scripts command and any Debian package) or bad.</exception>
+    /// missing (the message names the paths looked at or, in a named folder, the missing files, the data-scripts
+    /// command and any Debian package) or bad.</exception>
     public static DatasetSplits Load(string name, DataLocation location, DatasetLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(location);
         options ??= new DatasetLoadOptions();
-        var info = Info(name);
-        if (!info.InMemory)
-        {
-            throw new DistillSharpException(
-                $"dataset '{info.Name}' ({info.Title}) comes through image folders, which DistillSharp cannot load yet. " +
-                $"Fetch it with 'bash {info.FetchScript} {location.Root}' for when it can; meanwhile use one of: " +
-                $"{string.Join(", ", All.Where(i => i.InMemory).Select(i => i.Name))}.");
-        }
-
+        var info = Loadable(name, location);
         return info.Name switch
         {
             "fashion-mnist" or "mnist" => LoadIdx(info, location, options),
@@ -156,11 +152,43 @@ public static class DatasetCatalog
         };
     }
 
+    /// <summary>
+    /// Checks, without reading any image, that <see cref="Load"/> would find the set's files in
+    /// <paramref name="location"/> (or, for Fashion-MNIST in the default data folder with downloads on, would fetch
+    /// them), so that a command can fail before it writes anything.
+    /// </summary>
+    /// <exception cref="DistillSharpException">As <see cref="Load"/>: the name is unknown, the set is not loadable yet,
+    /// or its files are missing.</exception>
+    public static void Check(string name, DataLocation location, DatasetLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        options ??= new DatasetLoadOptions();
+        var info = Loadable(name, location);
+        if (FindFolder(info, location) is null && !WillDownload(info, location, options)) throw Missing(info, location, null);
+    }
+
+    private static DatasetInfo Loadable(string name, DataLocation location)
+    {
+        var info = Info(name);
+        if (!info.InMemory)
+        {
+            throw new DistillSharpException(
+                $"dataset '{info.Name}' ({info.Title}) comes through image folders, which DistillSharp cannot load yet. " +
+                $"Fetch it with 'bash {info.FetchScript} {location.Root}' for when it can; meanwhile use one of: " +
+                $"{string.Join(", ", All.Where(i => i.InMemory).Select(i => i.Name))}.");
+        }
+        return info;
+    }
+
+    /// <summary>Fashion-MNIST is fetched when missing only into the default data folder (the README's promise).</summary>
+    private static bool WillDownload(DatasetInfo info, DataLocation location, DatasetLoadOptions options) =>
+        info.Name == DefaultName && options.Download && !location.IsNamed;
+
     private static DatasetSplits LoadIdx(DatasetInfo info, DataLocation location, DatasetLoadOptions options)
     {
-        var folder = location.Find([info.Folder], HasIdxFiles);
+        var folder = FindFolder(info, location);
         string? downloadError = null;
-        if (folder is null && info.Name == DefaultName && options.Download)
+        if (folder is null && WillDownload(info, location, options))
         {
             var target = Path.Combine(location.Root, info.Folder);
             var baseUri = options.DownloadBaseUri ?? MirrorFromEnvironment() ?? FashionMnistBaseUri;
@@ -176,7 +204,7 @@ public static class DatasetCatalog
                 downloadError = e.Message;
             }
         }
-        if (folder is null) throw Missing(info, location, IdxFiles.Select(f => f + "[.gz]"), [info.Folder], downloadError);
+        if (folder is null) throw Missing(info, location, downloadError);
 
         try
         {
@@ -200,9 +228,7 @@ public static class DatasetCatalog
 
     private static DatasetSplits LoadCifar10(DatasetInfo info, DataLocation location)
     {
-        string[] folders = [Path.Combine(info.Folder, "cifar-10-batches-bin"), "cifar-10-batches-bin"];
-        var folder = location.Find(folders, f => Cifar10Files.All(n => File.Exists(Path.Combine(f, n))))
-            ?? throw Missing(info, location, Cifar10Files, folders, null);
+        var folder = FindFolder(info, location) ?? throw Missing(info, location, null);
         try
         {
             var train = CifarReader.ReadCifar10($"{info.Name}/train", Cifar10Files.Take(5).Select(n => Path.Combine(folder, n)).ToArray(), recordsPerFile: 10000);
@@ -225,9 +251,7 @@ public static class DatasetCatalog
 
     private static DatasetSplits LoadCifar100(DatasetInfo info, DataLocation location, bool coarse)
     {
-        string[] folders = [Path.Combine(info.Folder, "cifar-100-binary"), "cifar-100-binary"];
-        var folder = location.Find(folders, f => Cifar100Files.All(n => File.Exists(Path.Combine(f, n))))
-            ?? throw Missing(info, location, Cifar100Files, folders, null);
+        var folder = FindFolder(info, location) ?? throw Missing(info, location, null);
         var effective = coarse ? info with { NumClasses = 20, Title = info.Title + " (coarse labels)" } : info;
         try
         {
@@ -249,8 +273,20 @@ public static class DatasetCatalog
         }
     }
 
-    private static bool HasIdxFiles(string folder) =>
-        IdxFiles.All(n => File.Exists(Path.Combine(folder, n)) || File.Exists(Path.Combine(folder, n + ".gz")));
+    private static Layout LayoutOf(DatasetInfo info) => info.Name switch
+    {
+        "fashion-mnist" or "mnist" => new([info.Folder], IdxFiles, GzipAllowed: true),
+        "cifar10" => new([Path.Combine(info.Folder, "cifar-10-batches-bin"), "cifar-10-batches-bin"], Cifar10Files, GzipAllowed: false),
+        "cifar100" => new([Path.Combine(info.Folder, "cifar-100-binary"), "cifar-100-binary"], Cifar100Files, GzipAllowed: false),
+        _ => throw new InvalidOperationException($"no layout for {info.Name}"),
+    };
+
+    /// <summary>The first folder, in <paramref name="location"/>'s search order, that holds every file of the set.</summary>
+    private static string? FindFolder(DatasetInfo info, DataLocation location)
+    {
+        var layout = LayoutOf(info);
+        return location.Find(layout.Folders, f => !layout.MissingIn(f).Any());
+    }
 
     /// <summary>The raw file when present, else the gzipped one.</summary>
     private static string IdxPath(string folder, string name)
@@ -265,18 +301,60 @@ public static class DatasetCatalog
         return string.IsNullOrWhiteSpace(value) ? null : new Uri(value, UriKind.Absolute);
     }
 
-    private static DistillSharpException Missing(DatasetInfo info, DataLocation location, IEnumerable<string> files,
-        IReadOnlyList<string> folders, string? downloadError)
+    private static DistillSharpException Missing(DatasetInfo info, DataLocation location, string? downloadError)
     {
-        var looked = location.SearchRoots.SelectMany(r => folders.Select(f => Path.Combine(r, f)));
+        var layout = LayoutOf(info);
+        if (location.NamedBy is { } namedBy) return MissingInNamedFolder(info, location, namedBy, layout);
+        var looked = location.SearchRoots.SelectMany(r => layout.Folders.Select(f => Path.Combine(r, f)));
         var message =
-            $"dataset '{info.Name}' ({info.Title}) was not found: looked for {string.Join(", ", files)} in " +
+            $"dataset '{info.Name}' ({info.Title}) was not found: looked for {string.Join(", ", layout.Files.Select(layout.Shown))} in " +
             $"{string.Join(" and ", looked)}. Fetch it with: bash {info.FetchScript} {location.Root}";
         if (info.DebianPackage is not null)
             message += $" (or install Debian's package: apt-get install {info.DebianPackage}, which puts it in {DataLocation.SystemFolder}/{info.Folder})";
         message += ".";
         if (downloadError is not null) message += $" The automatic download failed: {downloadError}";
         return new DistillSharpException(message);
+    }
+
+    /// <summary>
+    /// The set is not complete in the folder the user named, the only one read: the files missing from the folder
+    /// that holds part of the set (or the whole list where none does), the fetch command into that folder, and how
+    /// to read Debian's copy instead.
+    /// </summary>
+    private static DistillSharpException MissingInNamedFolder(DatasetInfo info, DataLocation location, string namedBy, Layout layout)
+    {
+        var candidates = layout.Folders.Select(f => Path.Combine(location.Root, f)).ToList();
+        var partial = candidates.FirstOrDefault(Directory.Exists);
+        string message;
+        if (partial is not null && layout.MissingIn(partial).ToList() is { Count: > 0 } missing)
+        {
+            message = $"dataset '{info.Name}' ({info.Title}) is incomplete in {partial}: {string.Join(", ", missing)} " +
+                $"{(missing.Count == 1 ? "is" : "are")} missing, and the folder {namedBy} names is the only one read.";
+        }
+        else
+        {
+            message = $"dataset '{info.Name}' ({info.Title}) was not found in {location.Root}, the folder {namedBy} names and the only one read: " +
+                $"looked for {string.Join(", ", layout.Files.Select(layout.Shown))} in {string.Join(" and ", candidates)}.";
+        }
+        message += $" Fetch it there with: bash {info.FetchScript} {location.Root}";
+        if (info.DebianPackage is not null)
+        {
+            string without = location.Source == DataLocationSource.Argument ? "leave out --data-dir" : $"unset {DataLocation.EnvironmentVariable}";
+            message += $" (or {without} to read Debian's {info.DebianPackage} from {DataLocation.SystemFolder}/{info.Folder})";
+        }
+        return new DistillSharpException(message + ".");
+    }
+
+    /// <summary>
+    /// Where a set's files lie below a data root: the folders tried in order, the files one of them must hold, and
+    /// whether a gzipped copy (<c>NAME.gz</c>) counts for a file.
+    /// </summary>
+    private sealed record Layout(string[] Folders, string[] Files, bool GzipAllowed)
+    {
+        public IEnumerable<string> MissingIn(string folder) =>
+            Files.Where(f => !File.Exists(Path.Combine(folder, f)) && !(GzipAllowed && File.Exists(Path.Combine(folder, f + ".gz")))).Select(Shown);
+
+        public string Shown(string file) => GzipAllowed ? file + "[.gz]" : file;
     }
 
     private static DistillSharpException Refetch(DatasetInfo info, DataLocation location, DistillSharpException e) =>

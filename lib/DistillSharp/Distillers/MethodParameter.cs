@@ -11,12 +11,16 @@ namespace DistillSharp.Distillers;
 /// <param name="Integer">Whether the value must be a whole number.</param>
 public sealed record MethodParameter(string Name, double Default, string Description, double Min = 0, double Max = double.MaxValue, bool Integer = false)
 {
-    /// <summary>Checks a value against the range; a bad value is an error naming the parameter and its range.</summary>
+    /// <summary>
+    /// Checks a value against the range; a bad value is an error naming the parameter and its range. An unbounded
+    /// parameter still ends at float32's largest value, as libtorch computes in float32.
+    /// </summary>
     public double Validate(string method, double value)
     {
-        if (double.IsNaN(value) || value < Min || value > Max || (Integer && Math.Floor(value) != value))
+        double max = Math.Min(Max, float.MaxValue);
+        if (!double.IsFinite(value) || value < Min || value > max || (Integer && Math.Floor(value) != value))
         {
-            string range = Max == double.MaxValue ? $">= {Fmt(Min)}" : $"in [{Fmt(Min)}, {Fmt(Max)}]";
+            string range = Max >= float.MaxValue ? $">= {Fmt(Min)} and at most {ValueRange.Format(float.MaxValue)} (float32)" : $"in [{Fmt(Min)}, {Fmt(Max)}]";
             throw new DistillSharpException(
                 $"{method}: parameter '{Name}' must be {(Integer ? "a whole number " : "")}{range}; got {Fmt(value)}. ({Description})");
         }

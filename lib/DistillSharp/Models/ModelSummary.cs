@@ -91,7 +91,7 @@ public sealed record ModelSummary(
             {
                 throw new DistillSharpException(
                     $"Model '{model.Name}' cannot take a {model.InChannels}x{imageSize}x{imageSize} image " +
-                    $"(it is built for {model.ImageSize}x{model.ImageSize}): {e.Message}", e);
+                    $"(it is built for {model.ImageSize}x{model.ImageSize}): {e.Message.Split('\n')[0].Trim()}", e);   // libtorch's first line, not its stack
             }
             return new ModelSummary(
                 model.Name,

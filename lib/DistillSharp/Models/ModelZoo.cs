@@ -79,6 +79,18 @@ public static class ModelZoo
     }
 
     /// <summary>
+    /// The square input sizes model <paramref name="name"/> takes, known without building it: exactly 32 for the
+    /// CIFAR definitions (their pooling windows are fixed for 32x32), and any size from 32 up for the ImageNet ResNets
+    /// (their pooling is adaptive; they are built for 224, <see cref="ZooModel.ImageSize"/>).
+    /// </summary>
+    /// <exception cref="DistillSharpException">For an unknown name (the message lists the valid names).</exception>
+    public static (int Min, int Max) ImageSizes(string name)
+    {
+        _ = Find(name);
+        return name.EndsWith("_imagenet", StringComparison.Ordinal) ? (32, int.MaxValue) : (32, 32);
+    }
+
+    /// <summary>
     /// Builds the model and measures it on one image: parameter count, multiply-accumulates of its
     /// convolutions and linear layers, and the shapes of its features and logits (see <see cref="ModelSummary"/>).
     /// </summary>

@@ -60,7 +60,7 @@ public sealed record NotebookFailure(int Cell, int? Line, ErrorOutput Error)
         $"{(Cell == 0 ? "injected parameters" : $"cell {Cell}")}{(Line is { } l ? $", line {l}" : "")}: {Error.Name}: {Error.Value}";
 }
 
-/// <summary>The outcome of a run: the executed notebook, and where it failed, if it did.</summary>
+/// <summary>The outcome of a run: the executed notebook, and where it failed or was interrupted, if it was.</summary>
 /// <param name="Notebook">The executed notebook (cells after a failure are as they were).</param>
 /// <param name="Failure">Null when every cell ran.</param>
 /// <param name="Elapsed">The wall time of the run.</param>
@@ -68,6 +68,12 @@ public sealed record NotebookRunResult(Notebook Notebook, NotebookFailure? Failu
 {
     /// <summary>Whether every cell ran without error.</summary>
     public bool Succeeded => Failure is null;
+
+    /// <summary>
+    /// Whether the run was interrupted (its cancellation token fired): <see cref="Failure"/> is then the interrupted
+    /// cell, whose outputs hold what it printed until then and a <c>KeyboardInterrupt</c> error, as Jupyter shows it.
+    /// </summary>
+    public bool Interrupted { get; init; }
 }
 
 /// <summary>
@@ -76,15 +82,23 @@ public sealed record NotebookRunResult(Notebook Notebook, NotebookFailure? Failu
 /// expression (except the handle a trailing <c>display(x)</c> returns) and errors become the cells' outputs; each
 /// cell's start and end times go into its metadata (<c>metadata.execution</c>, as Jupyter writes them, and
 /// <c>metadata.distill.seconds</c>). The first failing cell gets an error output naming the exception and the line,
-/// and the run stops there.
+/// and the run stops there. The cells run on one thread of their own (<see cref="CellThread"/>), so the run can be
+/// interrupted while a cell runs: the cell's output so far is kept, followed by a <c>KeyboardInterrupt</c> error.
 /// </summary>
 public static partial class NotebookRunner
 {
     private const string ErrorTypeCompilation = "Microsoft.CodeAnalysis.Scripting.CompilationErrorException";
 
+    /// <summary>The error name of an interrupted cell, as Jupyter writes it.</summary>
+    public const string InterruptName = "KeyboardInterrupt";
+
     /// <summary>
     /// Checks <paramref name="notebook"/> (kernel, references, parameters), then runs it. The notebook passed in is
-    /// not changed; the result holds the executed copy.
+    /// not changed; the result holds the executed copy. When <paramref name="cancellationToken"/> fires, the run stops
+    /// at once, also in the middle of a cell: the executed notebook is written with that cell's output so far and a
+    /// <see cref="InterruptName"/> error, its status is "interrupted", and the result says
+    /// <see cref="NotebookRunResult.Interrupted"/>. The interrupted cell's code is woken where it sleeps or waits but
+    /// cannot be stopped from outside where it computes; it is left to end with the process.
     /// </summary>
     /// <exception cref="DistillSharpException">
     /// The notebook is for another language, holds a cell or line the runner cannot run, or a parameter is wrong;
@@ -134,6 +148,7 @@ public static partial class NotebookRunner
 
         ConsoleRouter.Install();
         NotebookContext.Enter(context);
+        using var cells = new CellThread();
         try
         {
             ScriptState<object>? state = null;
@@ -148,7 +163,6 @@ public static partial class NotebookRunner
                     cell.ExecutionCount = null;
                     continue;
                 }
-                cancellationToken.ThrowIfCancellationRequested();
                 string label = step.Number == 0 ? "injected parameters" : $"cell {step.Number}/{cellCount}";
                 cell.ExecutionCount = ++executionCount;
                 options.Observer?.CellStarted(label);
@@ -158,27 +172,45 @@ public static partial class NotebookRunner
                 var cellClock = Stopwatch.StartNew();
                 NotebookFailure? failure = null;
                 object? value = null;
+                bool interrupted = false;
                 try
                 {
                     var scriptOptions = ScriptEnvironment.OptionsFor(FilePathOf(step.Number));
-                    state = state is null
-                        ? await CSharpScript.RunAsync<object>(step.Code, scriptOptions, new NotebookGlobals(), typeof(NotebookGlobals), cancellationToken).ConfigureAwait(false)
-                        : await state.ContinueWithAsync<object>(step.Code, scriptOptions, cancellationToken).ConfigureAwait(false);
-                    value = EndsWithExpression(step.Code) ? state.ReturnValue : null;
+                    var previous = state;
+                    var execution = cancellationToken.IsCancellationRequested ? null : cells.Run(() => previous is null
+                        ? CSharpScript.RunAsync<object>(step.Code, scriptOptions, new NotebookGlobals(), typeof(NotebookGlobals), cancellationToken)
+                        : previous.ContinueWithAsync<object>(step.Code, scriptOptions, cancellationToken));
+                    interrupted = execution is null || !await EndsBeforeInterrupt(execution, cancellationToken).ConfigureAwait(false);
+                    if (!interrupted)
+                    {
+                        state = await execution!.ConfigureAwait(false);
+                        value = EndsWithExpression(step.Code) ? state.ReturnValue : null;
+                    }
                 }
                 catch (CompilationErrorException e)
                 {
                     failure = CompilationFailure(e, step);
                 }
-                catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    interrupted = true;
+                }
+                catch (Exception e)
                 {
                     failure = RuntimeFailure(e, step, steps);
                 }
                 finally
                 {
+                    // What an interrupted cell writes from now on goes to the terminal, not into the written notebook.
                     context.Sink = null;
                 }
                 cellClock.Stop();
+                if (interrupted)
+                {
+                    cells.Interrupt();
+                    value = null;
+                    failure = InterruptFailure(step, cellClock.Elapsed);
+                }
 
                 cell.Outputs.AddRange(sink.Snapshot());
                 if (value is not null and not DisplayHandle)
@@ -191,14 +223,14 @@ public static partial class NotebookRunner
                 {
                     cell.Outputs.Add(failure.Error);
                 }
-                RecordTimes(cell, start, DateTimeOffset.UtcNow, cellClock.Elapsed, failure is null);
+                RecordTimes(cell, start, DateTimeOffset.UtcNow, cellClock.Elapsed, interrupted ? "interrupted" : failure is null ? "ok" : "failed");
                 options.Observer?.CellFinished(label, cellClock.Elapsed, failure?.Error);
 
                 if (failure is not null)
                 {
-                    Finish(executed, runInfo, clock.Elapsed, failure);
+                    Finish(executed, runInfo, clock.Elapsed, failure, interrupted);
                     Save(executed, options.OutputPath);
-                    return new NotebookRunResult(executed, failure, clock.Elapsed);
+                    return new NotebookRunResult(executed, failure, clock.Elapsed) { Interrupted = interrupted };
                 }
                 Save(executed, options.OutputPath);
             }
@@ -208,9 +240,29 @@ public static partial class NotebookRunner
             NotebookContext.Leave();
         }
 
-        Finish(executed, runInfo, clock.Elapsed, null);
+        Finish(executed, runInfo, clock.Elapsed, null, interrupted: false);
         Save(executed, options.OutputPath);
         return new NotebookRunResult(executed, null, clock.Elapsed);
+    }
+
+    /// <summary>Whether <paramref name="execution"/> ends before <paramref name="cancellationToken"/> fires (a cancelled end counts as the interrupt).</summary>
+    private static async Task<bool> EndsBeforeInterrupt(Task execution, CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled) return true;
+        var interrupt = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (cancellationToken.Register(() => interrupt.TrySetResult()))
+        {
+            var first = await Task.WhenAny(execution, interrupt.Task).ConfigureAwait(false);
+            return first == execution && !(execution.IsCanceled && cancellationToken.IsCancellationRequested);
+        }
+    }
+
+    /// <summary>The error of the cell that was running when the run was interrupted, as Jupyter's KeyboardInterrupt.</summary>
+    private static NotebookFailure InterruptFailure(Step step, TimeSpan elapsed)
+    {
+        string where = step.Number == 0 ? "injected parameters" : $"cell {step.Number}";
+        string message = $"stopped after {elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s in {where}; the cells after it did not run";
+        return new NotebookFailure(step.Number, null, new ErrorOutput(InterruptName, message, [$"{InterruptName}: {message}"]));
     }
 
     private static void Save(Notebook notebook, string? path)
@@ -221,11 +273,11 @@ public static partial class NotebookRunner
         }
     }
 
-    private static void Finish(Notebook notebook, JsonObject runInfo, TimeSpan elapsed, NotebookFailure? failure)
+    private static void Finish(Notebook notebook, JsonObject runInfo, TimeSpan elapsed, NotebookFailure? failure, bool interrupted)
     {
         runInfo["end_time"] = Iso(DateTimeOffset.UtcNow);
         runInfo["seconds"] = Math.Round(elapsed.TotalSeconds, 3);
-        runInfo["status"] = failure is null ? "completed" : "failed";
+        runInfo["status"] = interrupted ? "interrupted" : failure is null ? "completed" : "failed";
         if (failure is not null)
         {
             runInfo["failure"] = failure.ToString();
@@ -233,7 +285,7 @@ public static partial class NotebookRunner
         notebook.Metadata["distill"] = runInfo;
     }
 
-    private static void RecordTimes(NotebookCell cell, DateTimeOffset start, DateTimeOffset end, TimeSpan elapsed, bool ok)
+    private static void RecordTimes(NotebookCell cell, DateTimeOffset start, DateTimeOffset end, TimeSpan elapsed, string status)
     {
         cell.Metadata["execution"] = new JsonObject
         {
@@ -243,7 +295,7 @@ public static partial class NotebookRunner
         cell.Metadata["distill"] = new JsonObject
         {
             ["seconds"] = Math.Round(elapsed.TotalSeconds, 3),
-            ["status"] = ok ? "ok" : "failed",
+            ["status"] = status,
         };
     }
 

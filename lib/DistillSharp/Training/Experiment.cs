@@ -63,13 +63,7 @@ public static class Experiment
         if (teacherPath is not null)
         {
             var (model, header) = Checkpoint.LoadModel(teacherPath);
-            if (header.NumClasses != info.NumClasses || header.InChannels != info.Channels)
-            {
-                model.Dispose();
-                throw new DistillSharpException(
-                    $"teacher {spec.Teacher} ({header.Model}) was trained for {header.NumClasses} classes and {header.InChannels} channel(s) " +
-                    $"on {header.Dataset}, but {info.Name} has {info.NumClasses} classes and {info.Channels} channel(s).");
-            }
+            ModelDataFit.CheckTeacher(spec.Teacher!, header, info);
             teacher = model;
         }
         torch.random.manual_seed(spec.Options.Seed);
@@ -102,6 +96,7 @@ public static class Experiment
     {
         var device = ComputeDevice.Resolve(deviceName);
         var header = Checkpoint.ReadHeader(checkpointPath);
+        ModelDataFit.CheckEvaluation(checkpointPath, header, dataset);
         using var data = LoadData(dataset ?? header.Dataset, dataDir, null, null, header.Seed);
         using var distiller = Rebuild(checkpointPath, header);
         distiller.MoveTo(device);

@@ -3,6 +3,9 @@ namespace DistillSharp.Training;
 /// <summary>Everything that defines one run; saved as the run's <c>config.json</c>.</summary>
 public sealed record RunSpec
 {
+    /// <summary>Valid <see cref="TrainSubset"/> and <see cref="TestSubset"/> sizes (at most the split's size, checked when it is cut).</summary>
+    public static readonly ValueRange SubsetRange = ValueRange.Whole(1, int.MaxValue);
+
     /// <summary>The method (<see cref="DistillSharp.Distillers.DistillerRegistry"/>); <c>none</c> trains a network alone.</summary>
     public string Method { get; init; } = "none";
     /// <summary>The network to train (a zoo name).</summary>

@@ -1,8 +1,33 @@
 namespace DistillSharp.Training;
 
 /// <summary>The optimisation recipe of one run: SGD with momentum, weight decay, the schedule, and the seed.</summary>
+/// <remarks>
+/// The valid values (<see cref="Validate"/>; the command line checks the same ranges as it parses): epochs a whole
+/// number in [1, 100000], batch size in [1, 65536], learning rate in (0, 10], multistep decay in (0, 1], warm-up
+/// epochs in [0, epochs], milestones in [1, 100000] and increasing, momentum in [0, 1), weight decay in [0, 1], seed a
+/// whole number in [0, 4294967295].
+/// </remarks>
 public sealed record TrainingOptions
 {
+    /// <summary>Valid <see cref="Epochs"/>.</summary>
+    public static readonly ValueRange EpochsRange = ValueRange.Whole(1, 100_000);
+    /// <summary>Valid <see cref="BatchSize"/> (for evaluation too).</summary>
+    public static readonly ValueRange BatchSizeRange = ValueRange.Whole(1, 65_536);
+    /// <summary>Valid <see cref="LearningRate"/>: above 0 and at most 10 (libtorch's SGD aborts on values it cannot hold).</summary>
+    public static readonly ValueRange LearningRateRange = new(0, 10, ExcludeMin: true);
+    /// <summary>Valid <see cref="LearningRateDecay"/>.</summary>
+    public static readonly ValueRange LearningRateDecayRange = new(0, 1, ExcludeMin: true);
+    /// <summary>Valid <see cref="WarmupEpochs"/> (also at most <see cref="Epochs"/>).</summary>
+    public static readonly ValueRange WarmupEpochsRange = ValueRange.Whole(0, 100_000);
+    /// <summary>Valid entries of <see cref="Milestones"/>.</summary>
+    public static readonly ValueRange MilestoneRange = ValueRange.Whole(1, 100_000);
+    /// <summary>Valid <see cref="Momentum"/>.</summary>
+    public static readonly ValueRange MomentumRange = new(0, 1, ExcludeMax: true);
+    /// <summary>Valid <see cref="WeightDecay"/>.</summary>
+    public static readonly ValueRange WeightDecayRange = new(0, 1);
+    /// <summary>Valid <see cref="Seed"/>.</summary>
+    public static readonly ValueRange SeedRange = ValueRange.Whole(0, uint.MaxValue);
+
     /// <summary>Epochs to train.</summary>
     public int Epochs { get; init; } = 240;
     /// <summary>Mini-batch size.</summary>
@@ -33,10 +58,15 @@ public sealed record TrainingOptions
     /// <summary>Checks every value; a bad one is an error naming the option.</summary>
     public void Validate()
     {
-        if (Epochs < 1) throw new DistillSharpException($"--epochs must be at least 1; got {Epochs}.");
-        if (BatchSize < 1) throw new DistillSharpException($"--batch-size must be at least 1; got {BatchSize}.");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new DistillSharpException($"--momentum must be in [0, 1); got {Momentum}.");
-        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new DistillSharpException($"--weight-decay must be >= 0; got {WeightDecay}.");
+        EpochsRange.Check("--epochs", Epochs);
+        BatchSizeRange.Check("--batch-size", BatchSize);
+        LearningRateRange.Check("--lr", LearningRate);
+        LearningRateDecayRange.Check("--lr-decay", LearningRateDecay);
+        WarmupEpochsRange.Check("--warmup-epochs", WarmupEpochs);
+        foreach (var milestone in Milestones) MilestoneRange.Check("--milestones", milestone);
+        MomentumRange.Check("--momentum", Momentum);
+        WeightDecayRange.Check("--weight-decay", WeightDecay);
+        SeedRange.Check("--seed", Seed);
         if (Nesterov && Momentum == 0) throw new DistillSharpException("--nesterov needs a momentum above 0.");
         _ = CreateSchedule();
     }

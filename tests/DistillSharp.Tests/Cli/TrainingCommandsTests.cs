@@ -52,7 +52,7 @@ public sealed class TrainingCommandsTests : IDisposable
     [Theory]
     [InlineData("Unknown model 'resnet9'", "train", "--model", "resnet9")]
     [InlineData("unknown method 'fitnet'; choose one of: none, kd, crd", "distill", "--method", "fitnet", "--teacher", "x")]
-    [InlineData("--lr must be a positive number", "train", "--lr", "-1")]
+    [InlineData("--lr must be a number in (0, 10]; got '-1'.", "train", "--lr", "-1")]
     [InlineData("--profile 'fast' is not a profile; choose one of: smoke, cpu, paper", "train", "--profile", "fast")]
     [InlineData("--schedule 'step' is not a schedule", "train", "--schedule", "step")]
     [InlineData("method 'kd' has no parameter 'nce_k'", "distill", "--method", "kd", "--teacher", "x", "-P", "nce_k=5")]

@@ -59,4 +59,30 @@ public sealed class DataLocationTests
         Assert.Null(location.Find(["mnist"], HasMarker));
         Assert.Single(new DataLocation(primary, DataLocationSource.Argument, systemRoot: null).SearchRoots);
     }
+
+    [Fact]
+    public void AFolderTheUserNamesIsTheOnlyOneSearched()
+    {
+        using var dir = new TempDir();
+        var sys = dir.File("usr-share-datasets");
+        Directory.CreateDirectory(Path.Combine(sys, "fashion-mnist"));
+        File.WriteAllText(Path.Combine(sys, "fashion-mnist", "marker"), "system");
+        bool HasMarker(string folder) => File.Exists(Path.Combine(folder, "marker"));
+
+        foreach (var (location, by) in new[]
+        {
+            (DataLocation.Resolve("given", null, dir.Path, sys), "from --data-dir"),
+            (DataLocation.Resolve(null, dir.File("env"), dir.Path, sys), "from DISTILL_DATA"),
+        })
+        {
+            Assert.True(location.IsNamed);
+            Assert.Equal([location.Root], location.SearchRoots);
+            Assert.Null(location.Find(["fashion-mnist"], HasMarker));                    // the system copy is not read
+            Assert.Equal($"{location.Root} ({by})", location.ToString());
+        }
+        var byDefault = DataLocation.Resolve(null, null, dir.Path, sys);
+        Assert.False(byDefault.IsNamed);
+        Assert.Equal(Path.Combine(sys, "fashion-mnist"), byDefault.Find(["fashion-mnist"], HasMarker));
+        Assert.Equal($"{dir.File("data")} (the default ./data), then {sys}", byDefault.ToString());
+    }
 }

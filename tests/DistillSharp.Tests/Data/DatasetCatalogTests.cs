@@ -63,7 +63,7 @@ public sealed class DatasetCatalogTests
     public void MissingCifarNamesPathsAndScript()
     {
         using var dir = new TempDir();
-        var location = new DataLocation(dir.File("data"), DataLocationSource.Argument, dir.File("sys"));
+        var location = new DataLocation(dir.File("data"), DataLocationSource.Default, dir.File("sys"));
         var e = Assert.Throws<DistillSharpException>(() => DatasetCatalog.Load("cifar10", location));
         Assert.Contains(Path.Combine(dir.File("data"), "cifar10", "cifar-10-batches-bin"), e.Message);
         Assert.Contains(Path.Combine(dir.File("sys"), "cifar10", "cifar-10-batches-bin"), e.Message);
@@ -74,6 +74,33 @@ public sealed class DatasetCatalogTests
         e = Assert.Throws<DistillSharpException>(() => DatasetCatalog.Load("cifar100", location, new DatasetLoadOptions { Cifar100Coarse = true }));
         Assert.Contains("cifar-100-binary", e.Message);
         Assert.Contains("bash data-scripts/cifar100.sh", e.Message);
+    }
+
+    [Fact]
+    public void ANamedFolderIsTheOnlyOneReadAndItsMissingFilesAreNamed()
+    {
+        using var dir = new TempDir();
+        // The system location holds a complete CIFAR-10 (empty files are enough to be found), the named folder part of it.
+        var sys = Directory.CreateDirectory(dir.File("sys", "cifar10", "cifar-10-batches-bin")).FullName;
+        foreach (var f in new[] { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin" })
+            File.WriteAllBytes(Path.Combine(sys, f), []);
+        var named = Directory.CreateDirectory(dir.File("data", "cifar10", "cifar-10-batches-bin")).FullName;
+        foreach (var f in new[] { "data_batch_1.bin", "data_batch_2.bin", "data_batch_4.bin", "data_batch_5.bin" })
+            File.WriteAllBytes(Path.Combine(named, f), []);
+
+        foreach (var (source, by) in new[] { (DataLocationSource.Argument, "--data-dir"), (DataLocationSource.Environment, "DISTILL_DATA") })
+        {
+            var location = new DataLocation(dir.File("data"), source, dir.File("sys"));
+            Assert.Equal([dir.File("data")], location.SearchRoots);
+            var e = Assert.Throws<DistillSharpException>(() => DatasetCatalog.Load("cifar10", location));
+            Assert.Equal($"dataset 'cifar10' (CIFAR-10) is incomplete in {named}: data_batch_3.bin, test_batch.bin are missing, " +
+                $"and the folder {by} names is the only one read. Fetch it there with: bash data-scripts/cifar10.sh {dir.File("data")}.", e.Message);
+
+            e = Assert.Throws<DistillSharpException>(() => DatasetCatalog.Load("cifar100", location));
+            Assert.StartsWith($"dataset 'cifar100' (CIFAR-100) was not found in {dir.File("data")}, the folder {by} names and the only one read: " +
+                $"looked for train.bin, test.bin in {dir.File("data", "cifar100", "cifar-100-binary")} and {dir.File("data", "cifar-100-binary")}.", e.Message);
+            Assert.DoesNotContain(dir.File("sys"), e.Message);
+        }
     }
 
     [Fact]
@@ -175,7 +202,7 @@ public sealed class DatasetCatalogTests
     {
         using var dir = new TempDir();
         using var splits = DatasetCatalog.Load("fashion-mnist",
-            new DataLocation(dir.File("empty"), DataLocationSource.Argument, DataLocation.SystemFolder),
+            new DataLocation(dir.File("empty"), DataLocationSource.Default, DataLocation.SystemFolder),
             new DatasetLoadOptions { Download = false });
         var train = (InMemoryImageDataset)splits.Train;
         var test = (InMemoryImageDataset)splits.Test;

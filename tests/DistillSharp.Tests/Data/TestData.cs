@@ -70,6 +70,30 @@ internal static class Formats
         }
         return result.ToArray();
     }
+
+    /// <summary>
+    /// CIFAR-100's binary version at full size under <paramref name="dataRoot"/> (<c>cifar100/cifar-100-binary/train.bin</c>
+    /// with 50000 records, <c>test.bin</c> with 10000), as the loader requires: fine label i mod 100, its coarse label
+    /// fine / 5, and every pixel of record i equal to i mod 256. Returns the folder.
+    /// </summary>
+    public static string WriteCifar100(string dataRoot)
+    {
+        var folder = Directory.CreateDirectory(System.IO.Path.Combine(dataRoot, "cifar100", "cifar-100-binary")).FullName;
+        foreach (var (file, count) in new[] { ("train.bin", 50000), ("test.bin", 10000) })
+        {
+            const int record = 2 + 3 * 32 * 32;
+            var bytes = new byte[count * record];
+            for (int i = 0; i < count; i++)
+            {
+                var r = bytes.AsSpan(i * record, record);
+                r[1] = (byte)(i % 100);
+                r[0] = (byte)(r[1] / 5);
+                r[2..].Fill((byte)(i % 256));
+            }
+            System.IO.File.WriteAllBytes(System.IO.Path.Combine(folder, file), bytes);
+        }
+        return folder;
+    }
 }
 
 /// <summary>A fact skipped when Debian's Fashion-MNIST is not installed.</summary>

@@ -112,7 +112,9 @@ public sealed class BenchCommandTests
     [InlineData("Unknown model 'resnet9'", "--models", "resnet9")]
     [InlineData("unknown method 'fitnet'", "--methods", "fitnet")]
     [InlineData("--param 'nce_k' belongs to none of the methods kd", "--methods", "kd", "-P", "nce_k=8")]
-    [InlineData("--windows must be at least 1", "--windows", "0")]
+    [InlineData("--windows must be a whole number in [1, 1000]; got '0'.", "--windows", "0")]
+    [InlineData("--batch-size must be a whole number in [1, 65536]; got '1e9'.", "--batch-size", "1e9")]
+    [InlineData("--param nce_k must be a finite float32 number (at most ±3.4028235E+38); got 'inf'.", "--methods", "crd", "-P", "nce_k=inf")]
     public void BadInputIsAOneLineError(string expected, params string[] args)
     {
         var (code, _, err) = Run(["bench", .. args]);
