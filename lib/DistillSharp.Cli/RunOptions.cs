@@ -44,10 +44,17 @@ internal sealed class RunOptions
         }
     }
 
-    /// <summary>The spec: the profile's defaults for <paramref name="method"/> and <paramref name="model"/>, overridden by what was given.</summary>
+    /// <summary>
+    /// The spec: the profile's defaults for <paramref name="method"/> and <paramref name="model"/>, overridden by what was
+    /// given. With <c>--resume</c> (and no explicit <c>--profile</c>) the run's own recorded spec takes the profile's
+    /// place, so an option left out keeps the run's value and only the options given can differ from it.
+    /// </summary>
     public RunSpec ToSpec(ParseResult parse, string method, string? model, string? teacher, IReadOnlyDictionary<string, double> methodParameters)
     {
-        var spec = RunSpec.FromProfile(parse.GetRequiredValue(Profile), method, model);
+        var fromProfile = RunSpec.FromProfile(parse.GetRequiredValue(Profile), method, model);
+        bool profileGiven = parse.GetResult(Profile) is { Implicit: false };
+        var saved = parse.GetValue(Resume) && !profileGiven ? SavedSpec(OutFolder(parse, fromProfile), method) : null;
+        var spec = saved is null ? fromProfile : saved with { Method = method, Student = model ?? saved.Student };
         var o = spec.Options;
         var milestones = parse.GetValue(Milestones);
         o = o with
@@ -71,15 +78,34 @@ internal sealed class RunOptions
         var dataset = parse.GetValue(Dataset);
         return spec with
         {
-            Teacher = teacher,
+            Teacher = teacher ?? saved?.Teacher,
             Dataset = dataset ?? spec.Dataset,
-            DataDir = parse.GetValue(DataDir),
+            DataDir = parse.GetValue(DataDir) ?? saved?.DataDir,
             TrainSubset = Subset.IntValue(parse) ?? (full ? null : spec.TrainSubset),
             TestSubset = TestSubset.IntValue(parse) ?? (full ? null : spec.TestSubset),
             Options = o,
             MethodParameters = merged,
             Device = parse.GetRequiredValue(Device),
         };
+    }
+
+    /// <summary>
+    /// The spec recorded in <paramref name="folder"/>'s config.json when it is a run of <paramref name="method"/>; null
+    /// otherwise (a missing or unreadable record is reported when the run is prepared, naming the file).
+    /// </summary>
+    private static RunSpec? SavedSpec(string folder, string method)
+    {
+        var config = new RunFolder(folder).Config;
+        if (!File.Exists(config)) return null;
+        try
+        {
+            var current = RunRecord.Read(config).Current;
+            return current.Method == method ? current : null;
+        }
+        catch (DistillSharpException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The run folder: --out, or runs/DATASET/METHOD_STUDENT_seedN.</summary>

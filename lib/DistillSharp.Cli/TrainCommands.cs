@@ -58,12 +58,11 @@ internal static class TrainCommands
             Put(alpha, "alpha");
             Put(beta, "beta");
             Put(temperature, "temperature");
-            var teacherPath = parse.GetValue(teacher);
-            if (entry.NeedsTeacher && teacherPath is null)
+            var spec = options.ToSpec(parse, name, parse.GetValue(student), parse.GetValue(teacher), given);
+            if (entry.NeedsTeacher && spec.Teacher is null)
             {
                 throw new DistillSharpException($"method '{name}' needs --teacher: a run folder from 'distill train' or a checkpoint file.");
             }
-            var spec = options.ToSpec(parse, name, parse.GetValue(student), teacherPath, given);
             return Execute(parse, options, spec);
         });
         return command;

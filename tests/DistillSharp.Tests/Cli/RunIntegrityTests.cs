@@ -116,6 +116,27 @@ public sealed class RunIntegrityTests : IDisposable
     }
 
     [DebianFashionMnistFact]
+    public void ResumeKeepsTheRunsOwnOptionsForThoseNotGiven()
+    {
+        var a = Train("a", 1, "--lr", "0.1", "--seed", "5");
+        // Only the folder and the new epoch count: lr, seed, subsets and the model come from the run's record.
+        var r = Run("train", "--device", "cpu", "--out", a, "--resume", "--epochs", "2");
+        Assert.True(r.Code == 0, r.Err);
+        var record = RunRecord.Read(new RunFolder(a).Config);
+        Assert.Equal(["epochs: 1 -> 2"], record.Segments[^1].Changes);
+        Assert.Equal((0.1, 5L, 128), (record.Current.Options.LearningRate, record.Current.Options.Seed, record.Current.TrainSubset!.Value));
+        Assert.Equal([1, 2], EpochMetrics.ReadCsv(new RunFolder(a).Metrics).Select(m => m.Epoch));
+
+        // A kd run resumed without naming its teacher again continues with the recorded one.
+        var teacher = Train("teacher", 1);
+        string kd = Path.Combine(root, "kd");
+        Assert.Equal(0, Run(["distill", "--method", "kd", "--teacher", teacher, "--student", "resnet8", .. Smoke, "--out", kd]).Code);
+        var k = Run("distill", "--method", "kd", "--device", "cpu", "--out", kd, "--resume", "--epochs", "2");
+        Assert.True(k.Code == 0, k.Err);
+        Assert.Equal(teacher, RunRecord.Read(new RunFolder(kd).Config).Current.Teacher);
+    }
+
+    [DebianFashionMnistFact]
     public void ADamagedCheckpointIsAnErrorNamingTheFileNeverANumber()
     {
         var a = Train("a", 1);
