@@ -51,6 +51,7 @@ public static class Experiment
             throw new DistillSharpException($"method '{spec.Method}' needs a teacher: a run folder from 'distill train' or a checkpoint file.");
         }
         if (resume && outFolder is null) throw new DistillSharpException("--resume needs the run folder to continue (--out).");
+        ModelDataFit.CheckRun(spec);   // networks against the dataset's shape, from headers only: nothing native sees a mismatch
         var teacherPath = spec.Teacher is null ? null : Checkpoint.ResolveTeacher(spec.Teacher);
         var teacherHash = teacherPath is null ? null : Checkpoint.FileHash(teacherPath);
         var device = ComputeDevice.Resolve(spec.Device);
