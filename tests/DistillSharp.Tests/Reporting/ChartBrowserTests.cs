@@ -37,10 +37,13 @@ public sealed class ChartBrowserTests
 
             Nbconvert(folder, "scripts");
             Nbconvert(folder, "static", "--HTMLExporter.sanitize_html=True");
-            var scripts = File.ReadAllText(Path.Combine(folder, "scripts.html"));
-            Assert.Contains("/requirejs/require.min.js\"></script>", scripts);                 // nbconvert's page has an AMD loader
-            File.WriteAllText(Path.Combine(folder, "plain.html"),
-                System.Text.RegularExpressions.Regex.Replace(scripts, "<script src=\"[^\"]*require[^\"]*\"></script>", ""));
+            // nbconvert's page loads require.js (Debian's from /usr/share/javascript, upstream's from a CDN: made local here).
+            var requireJs = new System.Text.RegularExpressions.Regex("<script src=\"[^\"]*require(\\.min)?\\.js\"></script>");
+            var exported = File.ReadAllText(Path.Combine(folder, "scripts.html"));
+            Assert.Matches(requireJs, exported);
+            File.WriteAllText(Path.Combine(folder, "scripts.html"),
+                requireJs.Replace(exported, $"<script src=\"{new Uri(BrowserTools.RequireJs).AbsoluteUri}\"></script>", 1));
+            File.WriteAllText(Path.Combine(folder, "plain.html"), requireJs.Replace(exported, ""));
 
             // With require.js on the page (nbconvert's export): plotly.js comes through the page's AMD loader.
             var amdDom = Chromium(folder, "scripts.html", "amd.png");
@@ -173,11 +176,14 @@ internal static class BrowserTools
 {
     public const string Python = "/usr/bin/python3";
 
+    /// <summary>Debian's require.js (libjs-requirejs).</summary>
+    public const string RequireJs = "/usr/share/javascript/requirejs/require.min.js";
+
     private static readonly Lazy<string?> Missing = new(FindMissing);
 
     /// <summary>Chromium: <c>$CHROMIUM</c>, else Debian's /usr/bin/chromium.</summary>
     public static string? Chromium =>
-        Environment.GetEnvironmentVariable("CHROMIUM") is { Length: > 0 } c ? c : File.Exists("/usr/bin/chromium") ? "/usr/bin/chromium" : null;
+        Environment.GetEnvironmentVariable("CHROMIUM") is { Length: > 0 } c && File.Exists(c) ? c : File.Exists("/usr/bin/chromium") ? "/usr/bin/chromium" : null;
 
     /// <summary>plotly.js from the npm package plotly.js-dist-min under artifacts/browser/.</summary>
     public static string? PlotlyJs
@@ -204,7 +210,7 @@ internal static class BrowserTools
         var missing = new List<string>();
         if (Chromium is null) missing.Add("chromium");
         if (!HasNbconvert()) missing.Add("python3-nbconvert");
-        if (!File.Exists("/usr/share/javascript/requirejs/require.min.js")) missing.Add("libjs-requirejs");
+        if (!File.Exists(RequireJs)) missing.Add("libjs-requirejs");
         if (PlotlyJs is null) missing.Add("artifacts/browser/node_modules/plotly.js-dist-min");
         return missing.Count == 0 ? null : string.Join(", ", missing);
     }
