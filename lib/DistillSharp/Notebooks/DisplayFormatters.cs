@@ -12,9 +12,9 @@ namespace DistillSharp.Notebooks;
 /// bundle (MIME type to text). The formatter registered for the value's own type wins, then the one for its
 /// nearest base class, then for an interface it implements; a later registration for a type replaces an earlier
 /// one. Every bundle has <c>text/plain</c> (the value's <c>ToString()</c> when the formatter gives none).
-/// Built in: Plotly.NET charts (<see cref="GenericChart"/>, also what Plotly.NET.CSharp returns) as <c>text/html</c>
-/// that loads plotly.js from its CDN through require.js (the way Plotly.NET.Interactive shows charts in Jupyter),
-/// never embedding plotly.js; Microsoft.Data.Analysis <see cref="DataFrame"/>s as an HTML table; strings as
+/// Built in: Plotly.NET charts (<see cref="GenericChart"/>, also what Plotly.NET.CSharp returns) as
+/// <see cref="DistillSharp.Reporting.ChartOutput.Bundle(GenericChart)"/> makes them (plotly JSON, HTML that loads
+/// plotly.js from its CDN, never embedding it, and a static PNG); Microsoft.Data.Analysis <see cref="DataFrame"/>s as an HTML table; strings as
 /// themselves; TorchSharp tensors with their values (small ones) or shape, type and device; other sequences as
 /// <c>[a, b, c]</c>.
 /// </summary>
@@ -68,18 +68,8 @@ public static class DisplayFormatters
         return bundle;
     }
 
-    /// <summary>
-    /// A chart's HTML fragment: a <c>div</c> and a script that loads plotly.js (the version Plotly.NET targets)
-    /// from the plotly CDN through require.js, then draws the chart. The page needs no plotly.js of its own.
-    /// </summary>
-    public static string ChartHtml(GenericChart chart)
-    {
-        var reference = PlotlyJSReference.NewRequire($"https://cdn.plot.ly/plotly-{Globals.PLOTLYJS_VERSION}.min");
-        var options = DisplayOptions.combine(
-            GenericChart.getDisplayOptions(chart),
-            DisplayOptions.init(null, null, null, null, null, null, reference));
-        return GenericChart.toChartHTML(GenericChart.setDisplayOptions(options, chart));
-    }
+    /// <summary>A chart's HTML fragment (<see cref="DistillSharp.Reporting.ChartOutput.Html(GenericChart)"/>).</summary>
+    public static string ChartHtml(GenericChart chart) => DistillSharp.Reporting.ChartOutput.Html(chart);
 
     /// <summary>A data frame as an HTML table (the first <see cref="MaxTableRows"/> rows).</summary>
     public static string TableHtml(DataFrame frame)
@@ -151,16 +141,7 @@ public static class DisplayFormatters
 
     private static Dictionary<Type, Func<object, IReadOnlyDictionary<string, string>>> CreateDefaults() => new()
     {
-        [typeof(GenericChart)] = value =>
-        {
-            var chart = (GenericChart)value;
-            int traces = GenericChart.countTrace(chart);
-            return new Dictionary<string, string>
-            {
-                [Html] = ChartHtml(chart),
-                [PlainText] = $"Plotly chart ({traces} trace{(traces == 1 ? "" : "s")}; open the notebook in Jupyter to see it)",
-            };
-        },
+        [typeof(GenericChart)] = value => DistillSharp.Reporting.ChartOutput.Bundle((GenericChart)value),
         [typeof(DataFrame)] = value => new Dictionary<string, string>
         {
             [Html] = TableHtml((DataFrame)value),

@@ -161,12 +161,16 @@ public sealed class NotebookRunnerTests : IDisposable
 
         var chart = Assert.IsType<ExecuteResultOutput>(Assert.Single(run.Notebook.Cells[2].Outputs));
         var html = chart.GetText("text/html")!;
-        Assert.Contains("requirejs", html);
+        Assert.DoesNotContain("requirejs.config({context", html);                         // drawn without require.js
         Assert.Contains("https://cdn.plot.ly/plotly-", html);
         Assert.Contains("\"x\":[\"a\",\"b\"]", html);
         Assert.DoesNotContain("Copyright 2012", html);                                    // plotly.js's banner: the library is not embedded
         Assert.True(html.Length < 50_000, $"chart HTML is {html.Length} characters");
         Assert.Contains("Plotly chart (1 trace", chart.GetText("text/plain"));
+        var figure = Assert.IsType<System.Text.Json.Nodes.JsonObject>(chart.Data["application/vnd.plotly.v1+json"]);   // JSON, not text
+        Assert.Equal("[\"a\",\"b\"]", figure["data"]![0]!["x"]!.ToJsonString());
+        Assert.StartsWith("iVBORw0KGgo", chart.GetText("image/png"));                     // a base64 PNG
+        Assert.Contains("<img src=\"data:image/png;base64,", html);
 
         var table = Assert.IsType<ExecuteResultOutput>(Assert.Single(run.Notebook.Cells[3].Outputs));
         Assert.Contains("<th>answer</th><th>name</th>", table.GetText("text/html"));
