@@ -2,6 +2,7 @@ using System.Diagnostics;
 using DistillSharp.Notebooks;
 using DistillSharp.Tests.Data;
 using DistillSharp.Tests.Support;
+using DistillSharp.Reporting;
 
 namespace DistillSharp.Tests.Notebooks;
 
