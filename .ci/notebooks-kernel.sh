@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs a notebook under the real .NET Interactive C# kernel, driven by Jupyter's own client (Debian's nbclient),
-# at profile=smoke: what a reader gets who opens the notebook in Jupyter. Not called by .ci/run.
+# at profile=smoke: what a reader gets who opens the notebook in Jupyter. The tests call it for every notebook
+# (tests/DistillSharp.Tests/Notebooks/KernelNotebooksTests.cs); .ci/run calls it with --install first.
 #
 #   .ci/notebooks-kernel.sh notebooks/00-foundations.ipynb [OUT.ipynb] [name=value ...]
+#   .ci/notebooks-kernel.sh --install      # only steps 1-3 below: what a run needs, installed when missing
 #
 # Installs what it needs when missing (each step is skipped when already done): Debian's python3-nbclient and
 # jupyter-client, the Microsoft.dotnet-interactive tool at $DOTNET_INTERACTIVE_VERSION, its kernelspecs
@@ -16,6 +18,8 @@
 # 2 bad usage or a failed install.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Where the user's tools and kernelspecs go (~/.dotnet/tools, ~/.local/share/jupyter): HOME, or the account's home.
+export HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 root=$PWD
 
 DOTNET_INTERACTIVE_VERSION=${DOTNET_INTERACTIVE_VERSION:-1.0.712001}
@@ -25,14 +29,19 @@ STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-300}  # seconds for the kernel to answer
 say() { echo "notebooks-kernel: $*" >&2; }
 die() { say "$*"; exit 2; }
 
-[ $# -ge 1 ] || die "usage: .ci/notebooks-kernel.sh NOTEBOOK.ipynb [OUT.ipynb] [name=value ...]"
-notebook=$(realpath "$1") || die "no notebook $1"
-[ -f "$notebook" ] || die "no notebook $1"
-shift
-name=$(basename "$notebook" .ipynb)
-out="$root/artifacts/kernel/$name.ipynb"
-if [ $# -ge 1 ] && [[ "$1" != *=* ]]; then out=$1; shift; fi
-mkdir -p "$(dirname "$out")" && out=$(realpath "$out") || die "cannot write $out"
+[ $# -ge 1 ] || die "usage: .ci/notebooks-kernel.sh NOTEBOOK.ipynb [OUT.ipynb] [name=value ...] | --install"
+install_only=0
+if [ "$1" = --install ]; then
+  install_only=1
+else
+  notebook=$(realpath "$1") || die "no notebook $1"
+  [ -f "$notebook" ] || die "no notebook $1"
+  shift
+  name=$(basename "$notebook" .ipynb)
+  out="$root/artifacts/kernel/$name.ipynb"
+  if [ $# -ge 1 ] && [[ "$1" != *=* ]]; then out=$1; shift; fi
+  mkdir -p "$(dirname "$out")" && out=$(realpath "$out") || die "cannot write $out"
+fi
 
 # The tool's commands, and `dotnet interactive` as the kernelspec runs it, need the global tools folder on PATH.
 export PATH="$PATH:${DOTNET_CLI_HOME:-$HOME}/.dotnet/tools"
@@ -69,6 +78,8 @@ if ! has_kernelspec; then
   dotnet interactive jupyter install >/dev/null || die "dotnet interactive jupyter install failed"
   has_kernelspec || die "the .net-csharp kernelspec is still missing"
 fi
+
+[ "$install_only" = 1 ] && { say "the .net-csharp kernel and Jupyter's client are installed"; exit 0; }
 
 # 4. The library the notebook references (lib/DistillSharp/bin/Release/net10.0/DistillSharp.dll, libtorch beside it).
 if [ "${SKIP_BUILD:-0}" != 1 ]; then

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using DistillSharp.Notebooks;
+using DistillSharp.Reporting;
 
 namespace DistillSharp.Cli;
 

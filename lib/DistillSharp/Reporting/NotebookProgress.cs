@@ -1,5 +1,4 @@
 using System.Globalization;
-using DistillSharp.Notebooks;
 using DistillSharp.Training;
 
 namespace DistillSharp.Reporting;
@@ -11,9 +10,9 @@ namespace DistillSharp.Reporting;
 /// stays in the cell's output as the run's log.
 /// </summary>
 /// <remarks>
-/// By default the status goes through <see cref="DisplayHandle"/> (the notebook runner's <c>display</c>). Under
-/// .NET Interactive, pass its own <c>display</c> so the status updates in place there too; the same source compiles
-/// in both: <c>new NotebookProgress("teacher", v =&gt; { var shown = display(v); return u =&gt; shown.Update(u); })</c>.
+/// By default the status goes through the notebook host's display (<see cref="NotebookHost.Display"/>: the
+/// <c>display</c> of <c>distill run</c>); with no host, each status is printed as a line. Under .NET Interactive, pass
+/// its own <c>display</c> so the status updates in place there too; the same source compiles in both: <c>new NotebookProgress("teacher", v =&gt; { var shown = display(v); return u =&gt; shown.Update(u); })</c>.
 /// </remarks>
 public sealed class NotebookProgress : ITrainingObserver
 {
@@ -31,7 +30,7 @@ public sealed class NotebookProgress : ITrainingObserver
 
     /// <summary>Creates the observer; nothing is shown until the run reports its first step.</summary>
     /// <param name="title">What is training, at the start of every line (e.g. <c>teacher resnet20</c>).</param>
-    /// <param name="show">Shows a value and returns the action that replaces it (default: <see cref="DisplayHandle.Show"/>).</param>
+    /// <param name="show">Shows a value and returns the action that replaces it (default: <see cref="NotebookHost.Display"/>, else a printed line per status).</param>
     /// <param name="lines">Where the per-epoch lines go (default: <see cref="Console.Out"/> at the time of writing).</param>
     /// <param name="clock">The clock of the throttle (default: the system clock).</param>
     /// <param name="interval">The shortest time between two redraws within an epoch (default <see cref="DefaultInterval"/>).</param>
@@ -39,7 +38,7 @@ public sealed class NotebookProgress : ITrainingObserver
         TimeProvider? clock = null, TimeSpan? interval = null)
     {
         this.title = title;
-        this.show = show ?? (value => DisplayHandle.Show(value).Update);
+        this.show = show ?? NotebookHost.Display ?? PrintStatus;
         this.lines = lines;
         this.clock = clock ?? TimeProvider.System;
         Interval = interval ?? DefaultInterval;
@@ -116,6 +115,12 @@ public sealed class NotebookProgress : ITrainingObserver
         t.TotalHours >= 1
             ? string.Create(CultureInfo.InvariantCulture, $"{(int)t.TotalHours}h{t.Minutes:D2}m")
             : string.Create(CultureInfo.InvariantCulture, $"{(int)t.TotalMinutes}m{t.Seconds:D2}s");
+
+    private static Action<object?> PrintStatus(object? value)
+    {
+        Console.WriteLine(value);
+        return update => Console.WriteLine(update);
+    }
 
     private void Draw(string text, DateTimeOffset now)
     {

@@ -6,7 +6,7 @@ namespace DistillSharp.Reporting;
 
 /// <summary>
 /// The tables of a distillation notebook as <see cref="DataFrame"/>s (shown as HTML tables, saved with
-/// <see cref="Notebooks.NotebookResults"/>): the runs of this notebook, the model zoo, a paper's reported numbers
+/// <see cref="NotebookResults"/>): the runs of this notebook, the model zoo, a paper's reported numbers
 /// (<see cref="PaperTable"/>), and the "paper vs this run" table whose column headers say where every number comes
 /// from. Tables hold this run's values unrounded and the paper's as the paper prints them; a paper number that is
 /// not known reads <see cref="NotAvailable"/>. No table names a method: the rows and columns come from the caller

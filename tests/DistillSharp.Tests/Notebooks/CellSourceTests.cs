@@ -29,6 +29,16 @@ public sealed class CellSourceTests
     }
 
     [Fact]
+    public void TheHostsOwnLibraryIsRejectedPointingAtTheLibrary()
+    {
+        var cell = NotebookCell.Code("#r \"../lib/DistillSharp/bin/Release/net10.0/DistillSharp.dll\"\n#r \"../lib/DistillSharp.Notebooks/bin/Release/net10.0/DistillSharp.Notebooks.dll\"");
+        var e = Assert.Throws<DistillSharpException>(() => CellSource.Prepare(cell, 2));
+        Assert.StartsWith("cell 2, line 2: ", e.Message);
+        Assert.Contains("references the notebook host", e.Message);
+        Assert.Contains("reference DistillSharp.dll alone", e.Message);
+    }
+
+    [Fact]
     public void OtherKernelsCellsAreRejected()
     {
         var fsharp = Assert.Throws<DistillSharpException>(() => CellSource.Prepare(NotebookCell.Code("int x = 1;\n#!fsharp\nlet y = 2"), 3));

@@ -2,6 +2,7 @@ using System.Globalization;
 using DistillSharp.Cli;
 using DistillSharp.Notebooks;
 using static DistillSharp.Tests.Notebooks.NotebookFixtures;
+using DistillSharp.Reporting;
 
 namespace DistillSharp.Tests.Notebooks;
 
@@ -190,7 +191,7 @@ public sealed class NotebookRunnerTests : IDisposable
     {
         var input = Write(Create(
             Parameters("int n = 6;"),
-            Code("record Row(string Name, int Value);\nvar path = DistillSharp.Notebooks.NotebookResults.Save(new[] { new Row(\"answer\", n * 7) });\nConsole.Error.WriteLine(\"saved\");\nnew[] { 1, 2, 3 }")),
+            Code("record Row(string Name, int Value);\nvar path = DistillSharp.Reporting.NotebookResults.Save(new[] { new Row(\"answer\", n * 7) });\nConsole.Error.WriteLine(\"saved\");\nnew[] { 1, 2, 3 }")),
             folder, "timed.ipynb");
         var output = Path.Combine(folder, "timed.out.ipynb");
         var (code, stdout, _) = Cli("run", input, "-p", "n=6", "--out", output);
@@ -224,7 +225,7 @@ public sealed class NotebookRunnerTests : IDisposable
     [Fact]
     public async Task TheResultsTableGoesWhereTheRunSaysOrBesideTheNotebook()
     {
-        var notebook = Create(Code("record Row(string Name, int Value);\nDistillSharp.Notebooks.NotebookResults.Save(new[] { new Row(\"a\", 1) });"));
+        var notebook = Create(Code("record Row(string Name, int Value);\nDistillSharp.Reporting.NotebookResults.Save(new[] { new Row(\"a\", 1) });"));
         var output = Path.Combine(folder, "placed.ipynb");
         var elsewhere = Path.Combine(folder, "elsewhere", "table.csv");
         var run = await NotebookRunner.RunAsync(notebook, new NotebookRunOptions { OutputPath = output, ResultsPath = elsewhere });

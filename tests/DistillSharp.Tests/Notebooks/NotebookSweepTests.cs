@@ -2,6 +2,7 @@ using System.Globalization;
 using DistillSharp.Cli;
 using DistillSharp.Notebooks;
 using static DistillSharp.Tests.Notebooks.NotebookFixtures;
+using DistillSharp.Reporting;
 
 namespace DistillSharp.Tests.Notebooks;
 
@@ -14,7 +15,7 @@ public sealed class NotebookSweepTests : IDisposable
     // The "result" is a known function of the parameters: score = 10 * alpha + seed.
     private static Notebook ScoreNotebook() => Create(
         Parameters("double alpha = 1;\nint seed = 0;"),
-        Code("record Row(string Method, double Score);\nDistillSharp.Notebooks.NotebookResults.Save(new[] { new Row(\"kd\", 10 * alpha + seed) });"));
+        Code("record Row(string Method, double Score);\nDistillSharp.Reporting.NotebookResults.Save(new[] { new Row(\"kd\", 10 * alpha + seed) });"));
 
     [Fact]
     public void ASweepRunsEveryCombinationInItsOwnProcessAndSummarisesOverSeeds()

@@ -1,31 +1,26 @@
-using System.Diagnostics;
 using DistillSharp.Notebooks;
 using DistillSharp.Tests.Data;
 using DistillSharp.Tests.Support;
+using DistillSharp.Reporting;
 
 namespace DistillSharp.Tests.Notebooks;
 
 /// <summary>
 /// Every notebook of the repository (notebooks/*.ipynb) runs at <c>profile=smoke</c> through the runner without a
 /// cell error, in under three minutes, and saves its results table; and each follows the conventions of
-/// notebooks/README.md that can be checked without running it.
+/// notebooks/README.md that can be checked without running it. <see cref="KernelNotebooksTests"/> runs them under
+/// the real kernel too.
 /// </summary>
 [Collection(TrainingCollection.Name)]
-public sealed class RepositoryNotebooksTests : IDisposable
+public sealed class RepositoryNotebooksTests
 {
     /// <summary>The smoke budget of one notebook (notebooks/README.md asks for well under a minute).</summary>
     private static readonly TimeSpan Budget = TimeSpan.FromMinutes(3);
 
-    private readonly string folder = Directory.CreateTempSubdirectory("distill-repo-nb-").FullName;
-
-    public void Dispose() => Directory.Delete(folder, recursive: true);
-
     public static TheoryData<string> Notebooks()
     {
-        var names = Directory.GetFiles(Path.Combine(RepositoryRoot(), "notebooks"), "*.ipynb")
-            .Select(p => Path.GetFileName(p)).Order(StringComparer.Ordinal).ToList();
         var data = new TheoryData<string>();
-        foreach (var name in names) data.Add(name);
+        foreach (var name in SmokeRuns.Names()) data.Add(name);
         return data;
     }
 
@@ -33,25 +28,13 @@ public sealed class RepositoryNotebooksTests : IDisposable
     [MemberData(nameof(Notebooks))]
     public async Task RunsAtTheSmokeProfileWithoutACellError(string name)
     {
-        var notebook = NotebookFile.Read(Path.Combine(RepositoryRoot(), "notebooks", name));
-        var declared = NotebookParameters.Declared(notebook).Select(p => p.Name).ToHashSet();
-        var parameters = new List<KeyValuePair<string, string>> { new("profile", "smoke") };
-        if (declared.Contains("runs_dir"))
-        {
-            parameters.Add(new("runs_dir", Path.Combine(folder, "runs")));           // keep the runs out of the test's folder
-        }
-        var output = Path.Combine(folder, name);
-
-        var clock = Stopwatch.StartNew();
-        var run = await NotebookRunner.RunAsync(notebook, new NotebookRunOptions { Parameters = parameters, OutputPath = output });
-        clock.Stop();
+        var (run, elapsed, results) = await SmokeRuns.ThroughRunner(name);
 
         Assert.True(run.Succeeded, $"{name}: {run.Failure}");
-        Assert.True(clock.Elapsed < Budget, $"{name} took {clock.Elapsed.TotalSeconds:F0} s at smoke; the budget is {Budget.TotalSeconds:F0} s");
+        Assert.True(elapsed < Budget, $"{name} took {elapsed.TotalSeconds:F0} s at smoke; the budget is {Budget.TotalSeconds:F0} s");
         var code = run.Notebook.Cells.Where(c => c.Type == CellType.Code && !string.IsNullOrWhiteSpace(c.Source)).ToList();
         Assert.All(code, c => Assert.NotNull(c.ExecutionCount));
         Assert.DoesNotContain(code.SelectMany(c => c.Outputs), o => o is ErrorOutput);
-        var results = NotebookContext.ResultsPathFor(output);
         Assert.True(File.Exists(results), $"{name} saved no results table (NotebookResults.Save) at {results}");
         Assert.NotEmpty(CsvTable.Read(results).Rows);
     }
@@ -60,7 +43,7 @@ public sealed class RepositoryNotebooksTests : IDisposable
     [MemberData(nameof(Notebooks))]
     public void FollowsTheNotebookConventions(string name)
     {
-        var path = Path.Combine(RepositoryRoot(), "notebooks", name);
+        var path = Path.Combine(SmokeRuns.RepositoryRoot(), "notebooks", name);
         Assert.Empty(NbformatRules.Check(File.ReadAllText(path)));
         var notebook = NotebookFile.Read(path);
         Assert.Equal(".net-csharp", notebook.Metadata["kernelspec"]!["name"]!.GetValue<string>());
@@ -72,14 +55,18 @@ public sealed class RepositoryNotebooksTests : IDisposable
         Assert.Contains(notebook.Cells, c => c.Type == CellType.Markdown && c.Source.Contains("Fidelity", StringComparison.Ordinal));
     }
 
-    private static string RepositoryRoot()
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void TheFirstCodeCellReferencesTheLibraryAndLoadsItsNativesFirst(string name)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DistillSharp.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("the repository root (DistillSharp.sln) is not above the test folder");
+        var notebook = NotebookFile.Read(Path.Combine(SmokeRuns.RepositoryRoot(), "notebooks", name));
+        var first = notebook.Cells.First(c => c.Type == CellType.Code).Source;
+        Assert.Contains("#r \"../lib/DistillSharp/bin/Release/net10.0/DistillSharp.dll\"", first);
+        Assert.Contains("#r \"nuget: Plotly.NET.Interactive, ", first);                        // the kernel draws charts with it
+        Assert.Contains("NativeLibraries.Load();", first);
+        Assert.DoesNotContain("DistillSharp.Notebooks", first);                                  // the host is not for notebooks
+        var beforeLoad = first[..first.IndexOf("NativeLibraries.Load();", StringComparison.Ordinal)];
+        Assert.DoesNotContain("torch.", beforeLoad.Replace("using static TorchSharp.torch;", "", StringComparison.Ordinal));
     }
 }
 

@@ -7,7 +7,8 @@ namespace DistillSharp.Notebooks;
 /// Turns a code cell's source into what the C# scripting engine compiles. Lines that only .NET Interactive needs
 /// are blanked (not removed, so line numbers in errors stay the cell's own): <c>#r "nuget: ..."</c> naming a package
 /// the runner carries, <c>#r ".../DistillSharp.dll"</c>, <c>#i</c> package sources and <c>#!csharp</c>. Anything
-/// the runner cannot honour is an error naming the cell and line: another <c>#r</c>, <c>#load</c>, a cell of
+/// the runner cannot honour is an error naming the cell and line: another <c>#r</c> (the host's own
+/// DistillSharp.Notebooks.dll included), <c>#load</c>, a cell of
 /// another kernel (<c>#!fsharp</c>, <c>#!pwsh</c>, ... or cell metadata naming another language) or another
 /// magic command.
 /// </summary>
@@ -22,6 +23,9 @@ public static partial class CellSource
 
     /// <summary>The library file a notebook may reference with <c>#r "&lt;path&gt;/DistillSharp.dll"</c>.</summary>
     public const string LibraryFileName = "DistillSharp.dll";
+
+    /// <summary>The notebook host's own file, which a notebook must not reference (see <see cref="Prepare"/>).</summary>
+    public const string HostFileName = "DistillSharp.Notebooks.dll";
 
     private static readonly HashSet<string> CSharpNames = new(StringComparer.OrdinalIgnoreCase) { "csharp", "c#", "cs" };
 
@@ -75,6 +79,13 @@ public static partial class CellSource
             if (AnyReferenceLine().IsMatch(line))
             {
                 var reference = ReferenceLine().Match(line);
+                if (reference.Success && FileName(reference.Groups["target"].Value.Trim()).Equals(HostFileName, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new DistillSharpException(
+                        $"{where}: `{line.Trim()}` references the notebook host, which runs notebooks and is not for them " +
+                        $"(it brings a C# compiler into .NET Interactive); reference {LibraryFileName} alone: everything a " +
+                        "notebook calls, NotebookResults included, is in the library.");
+                }
                 if (!reference.Success || !IsAccepted(reference.Groups["target"].Value.Trim()))
                 {
                     throw new DistillSharpException(
@@ -126,9 +137,10 @@ public static partial class CellSource
             var package = target["nuget:".Length..].Split(',')[0].Trim();
             return CarriedPackages.Contains(package, StringComparer.OrdinalIgnoreCase);
         }
-        var fileName = target.Replace('\\', '/').Split('/')[^1];
-        return fileName.Equals(LibraryFileName, StringComparison.OrdinalIgnoreCase);
+        return FileName(target).Equals(LibraryFileName, StringComparison.OrdinalIgnoreCase);
     }
+
+    private static string FileName(string target) => target.Replace('\\', '/').Split('/')[^1];
 
     private static string? CellLanguage(NotebookCell cell)
     {

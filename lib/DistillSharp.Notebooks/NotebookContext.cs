@@ -1,3 +1,5 @@
+using DistillSharp.Reporting;
+
 namespace DistillSharp.Notebooks;
 
 /// <summary>
@@ -10,8 +12,8 @@ public sealed class NotebookContext
     /// <summary>The environment variable <c>distill run</c> sets to the executed notebook's path.</summary>
     public const string OutputPathVariable = "DISTILL_NOTEBOOK_OUTPUT";
 
-    /// <summary>The environment variable <c>distill run</c> sets to the results table's path.</summary>
-    public const string ResultsPathVariable = "DISTILL_NOTEBOOK_RESULTS";
+    /// <summary>The environment variable <c>distill run</c> sets to the results table's path (<see cref="NotebookResults.PathVariable"/>).</summary>
+    public const string ResultsPathVariable = NotebookResults.PathVariable;
 
     private static readonly AsyncLocal<NotebookContext?> CurrentContext = new();
 
@@ -32,7 +34,7 @@ public sealed class NotebookContext
     public string? OutputPath { get; }
 
     /// <summary>
-    /// Where <see cref="NotebookResults.Save(Microsoft.Data.Analysis.DataFrame)"/> writes: the run's
+    /// Where <see cref="NotebookResults.Save(Microsoft.Data.Analysis.DataFrame)"/> (in the library, told the path through <see cref="NotebookHost.ResultsPath"/>) writes: the run's
     /// <see cref="NotebookRunOptions.ResultsPath"/> when given, else <c>NAME.results.csv</c> beside the executed
     /// notebook <c>NAME.ipynb</c>; null when the run writes no file.
     /// </summary>

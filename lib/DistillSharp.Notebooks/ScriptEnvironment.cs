@@ -73,6 +73,7 @@ public static class ScriptEnvironment
         var roots = new[]
         {
             typeof(DistillSharpException).Assembly,
+            typeof(NotebookGlobals).Assembly,
             typeof(TorchSharp.torch).Assembly,
             typeof(GenericChart).Assembly,
             typeof(Plotly.NET.CSharp.Chart).Assembly,

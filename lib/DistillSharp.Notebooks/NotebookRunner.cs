@@ -8,6 +8,7 @@ using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Scripting;
+using DistillSharp.Reporting;
 
 namespace DistillSharp.Notebooks;
 
@@ -147,6 +148,7 @@ public static partial class NotebookRunner
         executed.Metadata["distill"] = runInfo;
 
         ConsoleRouter.Install();
+        InstallLibraryHooks();
         NotebookContext.Enter(context);
         using var cells = new CellThread();
         try
@@ -243,6 +245,16 @@ public static partial class NotebookRunner
         Finish(executed, runInfo, clock.Elapsed, null, interrupted: false);
         Save(executed, options.OutputPath);
         return new NotebookRunResult(executed, null, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// Tells the library's notebook-facing code about this host (<see cref="NotebookHost"/>): the results table of the
+    /// run the calling code belongs to, and <c>display</c>. Outside a run both answer as if there were no host.
+    /// </summary>
+    private static void InstallLibraryHooks()
+    {
+        NotebookHost.ResultsPath ??= () => NotebookContext.Current?.ResultsPath;
+        NotebookHost.Display ??= value => DisplayHandle.Show(value).Update;
     }
 
     /// <summary>Whether <paramref name="execution"/> ends before <paramref name="cancellationToken"/> fires (a cancelled end counts as the interrupt).</summary>

@@ -6,6 +6,7 @@ using Plotly.NET;
 using Plotly.NET.CSharp;
 using PlotlyChart = Plotly.NET.Chart;
 using PlotlyError = Plotly.NET.TraceObjects.Error;
+using DistillSharp.Reporting;
 
 namespace DistillSharp.Notebooks;
 

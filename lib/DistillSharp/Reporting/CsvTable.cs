@@ -4,7 +4,7 @@ using System.Text;
 using DistillSharp.Training;
 using Microsoft.Data.Analysis;
 
-namespace DistillSharp.Notebooks;
+namespace DistillSharp.Reporting;
 
 /// <summary>
 /// A table of text cells with named columns, read from and written to CSV (RFC 4180: comma-separated, fields with

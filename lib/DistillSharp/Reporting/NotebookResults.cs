@@ -1,19 +1,23 @@
 using Microsoft.Data.Analysis;
 
-namespace DistillSharp.Notebooks;
+namespace DistillSharp.Reporting;
 
 /// <summary>
-/// Saves a notebook's results table in one call, where sweeps find it: <c>NAME.results.csv</c> beside the executed
-/// notebook <c>NAME.ipynb</c> when the notebook runs under <c>distill run</c> (or <see cref="NotebookRunner"/>);
-/// otherwise (say, in .NET Interactive) at the path in the <c>DISTILL_NOTEBOOK_RESULTS</c> environment variable,
-/// or <c>artifacts/results.csv</c> under the current directory.
+/// Saves a notebook's results table in one call, where sweeps find it. Under <c>distill run</c> (the notebook host,
+/// lib/DistillSharp.Notebooks) that is <c>NAME.results.csv</c> beside the executed notebook <c>NAME.ipynb</c>, or
+/// the path the run was given; otherwise (say, in .NET Interactive) the path in the <c>DISTILL_NOTEBOOK_RESULTS</c>
+/// environment variable, or <c>artifacts/results.csv</c> under the current directory. This class needs no notebook
+/// machinery: the host tells it the path through <see cref="NotebookHost.ResultsPath"/>.
 /// </summary>
 public static class NotebookResults
 {
+    /// <summary>The environment variable that names the results table's path (set by <c>distill run</c> and .ci/notebooks-kernel.sh).</summary>
+    public const string PathVariable = "DISTILL_NOTEBOOK_RESULTS";
+
     /// <summary>Where <see cref="Save(DataFrame)"/> writes for the code calling it.</summary>
     public static string CurrentPath =>
-        NotebookContext.Current?.ResultsPath
-        ?? (Environment.GetEnvironmentVariable(NotebookContext.ResultsPathVariable) is { Length: > 0 } fromEnvironment
+        NotebookHost.ResultsPath?.Invoke()
+        ?? (Environment.GetEnvironmentVariable(PathVariable) is { Length: > 0 } fromEnvironment
             ? Path.GetFullPath(fromEnvironment)
             : Path.GetFullPath(Path.Combine("artifacts", "results.csv")));
 
