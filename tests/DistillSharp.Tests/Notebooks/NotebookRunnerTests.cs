@@ -303,7 +303,7 @@ public sealed class NotebookRunnerTests : IDisposable
         var run = await RunAsync(notebook, null, "profile=cpu", "epochs=2");
         Assert.True(run.Succeeded, run.Failure?.ToString());
         Assert.Equal("42", ((RichOutput)Assert.Single(run.Notebook.Cells[3].Outputs)).GetText("text/plain"));
-        Assert.Equal(8, NotebookParameters.Declared(notebook).Count);
+        Assert.Equal(9, NotebookParameters.Declared(notebook).Count);
     }
 
     private static string RepositoryRoot()
