@@ -8,9 +8,9 @@ Losses/MutualInformation.cs), not from the C# code:
         + beta_g * (-I_JSD(global)) + beta_l * (-I_JSD(local)),
     I_JSD = mean over positives of log sigmoid(T+) - mean over negatives of softplus(T-),
 
-(log sigmoid(u) = -softplus(-u)). Global critic: <g_s(pooled_s), g_t(pooled_t)>; local critic: <l_s(pooled_s),
-l_t(map_t[:, :, h, w])> at every position of the teacher map Features[local_stage], l_t written as two 1x1
-convolutions. Each head is Linear(in, hidden) -> ReLU -> Linear(hidden, D). The negative of image i is the teacher
+(log sigmoid(u) = -softplus(-u)). Global critic: cos(g_s(pooled_s), g_t(pooled_t)) / tau; local critic:
+cos(l_s(pooled_s), l_t(map_t[:, :, h, w])) / tau at every position of the teacher map Features[local_stage], l_t
+written as two 1x1 convolutions (tau = critic_temperature; the setting below uses 0.25, not the default). Each head is Linear(in, hidden) -> ReLU -> Linear(hidden, D). The negative of image i is the teacher
 code of image i-1 (mod B), written as an explicit index permutation. Networks are zoo_reference.py's transcriptions
 of RepDistiller, filled by its formula_fill; the critics by the fill below.
 
@@ -20,8 +20,9 @@ Run with Debian's PyTorch (1.13):
 
 It writes tests/reference/golden/mimkd.json: the setting, the critics' fills, every weighted loss term (float64),
 and for each term and the total the gradient of a few named student and critic parameters (null where the term does
-not reach the parameter), computed in float64; float32_drift is the largest relative float32-vs-float64 error of those
-gradients (a conditioning check).
+not reach the parameter), computed in float64. Conditioning checks: float32_loss_drift is each term's relative
+float32-vs-float64 difference (the C# test widens its tolerance by it), float32_drift the largest relative error of
+those gradients.
 """
 import json
 import math
@@ -36,9 +37,10 @@ from zoo_reference import ZOO, compact_json, formula_fill, formula_input
 TEACHER, STUDENT, CLASSES, BATCH = "resnet8x4", "resnet8", 10, 4
 LABELS = [1, 7, 3, 0]
 SETTING = {"gamma": 0.9, "alpha": 0.6, "temperature": 3.0, "beta_global": 0.7, "beta_local": 1.3,
-           "local_stage": 2, "feat_dim": 8, "hidden_dim": 16}
-# Weight scales of the critic heads, chosen so that the scores spread over about ±2 (not near 0, where softplus is
-# nearly linear and a swapped or mis-rolled pair would hardly change the values).
+           "local_stage": 2, "feat_dim": 8, "hidden_dim": 16, "critic_temperature": 0.25}
+# Weight scales of the critic heads, chosen so that the codes of different images point in different directions and
+# the scores spread over a few units (not near 0, where softplus is nearly linear and a swapped or mis-rolled pair
+# would hardly change the values).
 HEAD_SCALES = {"global_student": 8.0, "global_teacher": 8.0, "local_student": 4.0, "local_teacher": 4.0}
 WATCHED = [
     "student.conv1.weight", "student.layer3.0.bn2.weight", "student.layer3.0.bn2.bias", "student.fc.weight",
@@ -125,9 +127,12 @@ def step(dtype):
         "ce": s["gamma"] * F.cross_entropy(logits, y),
         "kd": s["alpha"] * F.kl_div(F.log_softmax(logits / T, 1), F.softmax(t_logits / T, 1), reduction="batchmean") * T * T,
     }
+    tau = s["critic_temperature"]
     u, v = head(pooled, critics, "global_student"), head(t_feats[-1], critics, "global_teacher")
-    terms["mi_global"] = -s["beta_global"] * jsd((u * v).sum(1), (u * v[prev]).sum(1))
+    terms["mi_global"] = -s["beta_global"] * jsd(F.cosine_similarity(u, v, dim=1) / tau,
+                                                 F.cosine_similarity(u, v[prev], dim=1) / tau)
     u, vmap = head(pooled, critics, "local_student"), map_head(t_feats[stage], critics, "local_teacher")
+    u, vmap = F.normalize(u, dim=1) / tau, F.normalize(vmap, dim=1)     # the code axis of the map is dim 1
     terms["mi_local"] = -s["beta_local"] * jsd(torch.einsum("bd,bdhw->bhw", u, vmap),
                                                torch.einsum("bd,bdhw->bhw", u, vmap[prev]))
     terms["total"] = sum(terms.values())
@@ -159,6 +164,7 @@ def main():
         "parameters": SETTING,
         "critic_fills": {k: {"shape": v[0], "a": v[1], "b": v[2], "scale": v[3]} for k, v in fills.items()},
         "losses": terms,
+        "float32_loss_drift": {k: abs(terms32[k] - v) / abs(v) for k, v in terms.items()},
         "float32_drift": drift,
         "grads": {t: {k: (None if g is None else [float(f"{e:.9g}") for e in g.tolist()]) for k, g in by.items()}
                   for t, by in grads.items()},

@@ -14,20 +14,26 @@ namespace DistillSharp.Distillers;
 /// <c>L = γ · CE(z_s, y) + α · L_KD + β_g · (−Î_JSD(global)) + β_l · (−Î_JSD(local))</c>.
 /// </summary>
 /// <remarks>
-/// <para>Global term: the separable critic <c>T(s, t) = ⟨g_s(s), g_t(t)⟩</c> on the pooled features, each projected
+/// <para>Global term: a separable critic <c>T(s, t) = c(g_s(s), g_t(t))</c> on the pooled features, each projected
 /// to D dimensions by a small MLP (<c>global_student</c>, <c>global_teacher</c>). Local term: the critic
-/// <c>T(s, t_hw) = ⟨l_s(s), l_t(t_hw)⟩</c> between the student's pooled vector and every spatial position of the
+/// <c>T(s, t_hw) = c(l_s(s), l_t(t_hw))</c> between the student's pooled vector and every spatial position of the
 /// teacher's feature map <c>Features[local_stage]</c>, <c>l_t</c> being the same MLP applied at each position (a
-/// 1×1-convolution critic, <c>local_teacher</c>), averaged over B × H × W as in Deep InfoMax's local objective. Each
-/// positive pair (teacher and student of one image) gets one negative, the same student code against the teacher code
-/// of the previous image of the batch (a roll by one, <see cref="MutualInformation.RolledPairScores"/>). The teacher is
-/// frozen; the critics' parameters are children of this module, hence in the optimizer's default group.</para>
+/// 1×1-convolution critic, <c>local_teacher</c>), averaged over B × H × W as in Deep InfoMax's local objective. The
+/// comparison c is the cosine <c>⟨u, v⟩ / (‖u‖ ‖v‖ τ)</c> (<c>critic_temperature</c> τ = 0.1), or Deep InfoMax's dot
+/// product <c>⟨u, v⟩</c> with τ = 0. Each positive pair (teacher and student of one image) gets one negative, the
+/// same student code against the teacher code of the previous image of the batch (a roll by one,
+/// <see cref="MutualInformation.RolledPairScores"/>). The teacher is frozen; the critics' parameters are children of
+/// this module, hence in the optimizer's default group.</para>
 /// <para>Fidelity. The paper gives the global and local levels, the Jensen-Shannon estimator, one negative per
 /// positive and the frozen teacher. Inferred, and exposed as parameters: the total and its weights, the critics' form
 /// and widths, and the teacher stage of the local term. Their defaults: γ = 1 and α = 0, the method alone on top of
 /// the labels (KD added is an ablation, α &gt; 0); β_g = β_l = 1, since each −Î_JSD lies in (0, log 4] for a
 /// well-trained critic and its gradient per score is a sigmoid, below 1, so a unit weight puts both terms on the scale
 /// of the cross-entropy; D = 128, the code size of CRD's embeddings in this library, with a hidden layer of 2D = 256;
+/// τ = 0.1, a bounded critic (scores within ±10, which still lets the bound come within 1e-4 of its maximum 0):
+/// with the unbounded dot product and the library's SGD recipe (lr 0.05, momentum 0.9) the scores on an untrained
+/// teacher's features grew until the loss overflowed within the first epoch (<c>distill bench --leak-check</c>,
+/// resnet20 → resnet8, step 12), while the cosine critic trains there and on a trained teacher;
 /// <c>local_stage</c> = 3 (see <see cref="Parameters"/>). A batch of a single image has no negative: its two
 /// mutual-information terms are 0.</para>
 /// <para>Loss terms: <c>ce</c>, <c>kd</c> (when α &gt; 0), <c>mi_global</c> (when β_g &gt; 0) and <c>mi_local</c>
@@ -59,6 +65,8 @@ public sealed class MutualInformationDistiller : Distiller
             Min: -1, Max: 4, Integer: true),
         new("feat_dim", 128, "D, the dimension of the critics' codes (inferred)", Min: 1, Max: 65536, Integer: true),
         new("hidden_dim", 256, "width of the hidden layer of each critic head (inferred)", Min: 1, Max: 65536, Integer: true),
+        new("critic_temperature", 0.1, "τ of the cosine critic ⟨u, v⟩/(‖u‖‖v‖τ), scores within ±1/τ; 0 = Deep InfoMax's unbounded dot product (inferred)",
+            Max: 100),
     ];
 
 #pragma warning disable IDE1006 // names follow the PyTorch state_dict keys
@@ -67,7 +75,7 @@ public sealed class MutualInformationDistiller : Distiller
     private readonly CriticHead? local_student;
     private readonly CriticHead? local_teacher;
 #pragma warning restore IDE1006
-    private readonly double gamma, alpha, temperature, betaGlobal, betaLocal;
+    private readonly double gamma, alpha, temperature, betaGlobal, betaLocal, criticTemperature;
     private readonly int localStage;
 
     /// <summary>Creates the method from its context and settings; a <c>local_stage</c> that is not a map of the teacher is an error.</summary>
@@ -80,6 +88,7 @@ public sealed class MutualInformationDistiller : Distiller
         temperature = settings["temperature"];
         betaGlobal = settings["beta_global"];
         betaLocal = settings["beta_local"];
+        criticTemperature = settings["critic_temperature"];
         localStage = (int)settings["local_stage"];
         int dim = (int)settings["feat_dim"], hidden = (int)settings["hidden_dim"];
         int maps = teacher.FeatureChannels.Count - 1;   // the last entry is the pooled vector
@@ -136,11 +145,11 @@ public sealed class MutualInformationDistiller : Distiller
     }
 
     /// <summary><c>−Î_JSD</c> of the critic <c>⟨head_s(s), head_t(t)⟩</c> on the batch's rolled pairs; 0 for a batch of one image.</summary>
-    private static Tensor NegativeBound(CriticHead studentHead, Tensor student, CriticHead teacherHead, Tensor teacher)
+    private Tensor NegativeBound(CriticHead studentHead, Tensor student, CriticHead teacherHead, Tensor teacher)
     {
         if (student.shape[0] < 2) return zeros([], device: student.device);
         using var scope = NewDisposeScope();
-        var (positive, negative) = MutualInformation.RolledPairScores(studentHead.forward(student), teacherHead.forward(teacher));
+        var (positive, negative) = MutualInformation.RolledPairScores(studentHead.forward(student), teacherHead.forward(teacher), criticTemperature);
         return (-MutualInformation.JensenShannon(positive, negative)).MoveToOuterDisposeScope();
     }
 }

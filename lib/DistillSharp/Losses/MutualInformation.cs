@@ -29,6 +29,8 @@ public static class MutualInformation
     /// </summary>
     public static readonly double IndependenceValue = -Math.Log(4.0);
 
+    private const double NormFloor = 1e-12;
+
     /// <summary>
     /// The Jensen-Shannon mutual-information bound of Deep InfoMax (Hjelm et al. 2019), MIMKD's estimator:
     /// <c>Î_JSD = E_P[ −softplus(−T(x, y)) ] − E_Q[ softplus(T(x, y′)) ]</c>, each expectation the mean of its scores,
@@ -66,16 +68,19 @@ public static class MutualInformation
     }
 
     /// <summary>
-    /// The scores of a separable critic <c>T(x, y) = ⟨u(x), v(y)⟩</c> on MIMKD's pairs, with one negative per positive
-    /// taken from the batch by a roll of one: positive <c>T⁺[b, p] = ⟨u_b, v_b,p⟩</c>, negative
-    /// <c>T⁻[b, p] = ⟨u_b, v_(b−1 mod B),p⟩</c> (the same student code against the teacher code of the previous image,
-    /// <c>torch.roll(v, 1, 0)</c>). The positions p are those of a local feature map (every spatial position of
-    /// a teacher map, as Deep InfoMax's local objective) or none (global codes).
+    /// The scores of a separable critic on MIMKD's pairs, with one negative per positive taken from the batch by a roll
+    /// of one: positive <c>T⁺[b, p] = T(u_b, v_b,p)</c>, negative <c>T⁻[b, p] = T(u_b, v_(b−1 mod B),p)</c> (the same
+    /// student code against the teacher code of the previous image, <c>torch.roll(v, 1, 0)</c>). The critic is the dot
+    /// product <c>T(u, v) = ⟨u, v⟩</c> (Deep InfoMax's) when <paramref name="temperature"/> is 0, else the cosine
+    /// critic <c>T(u, v) = ⟨u, v⟩ / (‖u‖ ‖v‖ τ)</c>, bounded by ±1/τ (norms floored at 1e-12). The positions p are
+    /// those of a local feature map (every spatial position of a teacher map, as Deep InfoMax's local objective) or
+    /// none (global codes).
     /// </summary>
     /// <param name="studentCodes">u, the student's codes, shape [B, D].</param>
     /// <param name="teacherCodes">v, the teacher's codes, shape [B, D] (global) or [B, P₁, …, D] (positions before the last axis, e.g. [B, H, W, D]).</param>
+    /// <param name="temperature">τ ≥ 0: 0 for the dot product, τ &gt; 0 for the cosine critic scaled by 1/τ.</param>
     /// <returns>Positive and negative scores, each of shape [B] or [B, P₁, …].</returns>
-    public static (Tensor Positive, Tensor Negative) RolledPairScores(Tensor studentCodes, Tensor teacherCodes)
+    public static (Tensor Positive, Tensor Negative) RolledPairScores(Tensor studentCodes, Tensor teacherCodes, double temperature = 0)
     {
         if (studentCodes.dim() != 2 || teacherCodes.dim() < 2 || teacherCodes.shape[0] != studentCodes.shape[0]
             || teacherCodes.shape[^1] != studentCodes.shape[1])
@@ -89,10 +94,19 @@ public static class MutualInformation
         {
             throw new DistillSharpException("a negative pair needs another image of the batch: the batch must hold at least 2 images.");
         }
+        if (!(temperature >= 0) || double.IsInfinity(temperature))
+        {
+            throw new DistillSharpException($"the critic temperature must be 0 (dot product) or positive; got {temperature}.");
+        }
         using var scope = NewDisposeScope();
         var positions = teacherCodes.shape[1..^1];
         var u = studentCodes.unsqueeze(2);                                   // [B, D, 1]
         var v = teacherCodes.reshape(batch, -1, dim);                        // [B, P, D]
+        if (temperature > 0)
+        {
+            u = u / (u.norm(1, keepdim: true).clamp_min(NormFloor) * temperature);
+            v = v / v.norm(2, keepdim: true).clamp_min(NormFloor);
+        }
         var positive = bmm(v, u).reshape([batch, .. positions]);
         var negative = bmm(v.roll(1, 0), u).reshape([batch, .. positions]);
         return (positive.MoveToOuterDisposeScope(), negative.MoveToOuterDisposeScope());

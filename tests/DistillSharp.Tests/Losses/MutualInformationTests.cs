@@ -180,6 +180,35 @@ public sealed class MutualInformationTests
     }
 
     [Fact]
+    public void WithATemperatureTheScoresAreCosinesDividedByIt()
+    {
+        // T(u, v) = ⟨u, v⟩ / (‖u‖ ‖v‖ τ), τ = 0.5, global and per position.
+        float[] u = [3, 4, 1, 0];
+        float[] v = [0, 2, -5, 0];
+        float[] w = [1, 1, 0, -2, 3, 0, 0.5f, 0.5f];
+        using var ut = tensor(u, [2, 2]);
+        using var vt = tensor(v, [2, 2]);
+        using var wt = tensor(w, [2, 2, 2]);
+        static double Cos(float[] a, int i, float[] b, int j) =>
+            (a[i] * b[j] + a[i + 1] * b[j + 1]) / (Math.Sqrt(a[i] * a[i] + a[i + 1] * a[i + 1]) * Math.Sqrt(b[j] * b[j] + b[j + 1] * b[j + 1]));
+        var (pos, neg) = MutualInformation.RolledPairScores(ut, vt, 0.5);
+        Golden.AssertClose([(float)(Cos(u, 0, v, 0) / 0.5), (float)(Cos(u, 2, v, 2) / 0.5)], pos.data<float>().ToArray(), 1e-6);
+        Golden.AssertClose([(float)(Cos(u, 0, v, 2) / 0.5), (float)(Cos(u, 2, v, 0) / 0.5)], neg.data<float>().ToArray(), 1e-6);
+        var (lp, ln) = MutualInformation.RolledPairScores(ut, wt, 0.5);
+        Golden.AssertClose([(float)(Cos(u, 0, w, 0) / 0.5), (float)(Cos(u, 0, w, 2) / 0.5), (float)(Cos(u, 2, w, 4) / 0.5), (float)(Cos(u, 2, w, 6) / 0.5)],
+            lp.data<float>().ToArray(), 1e-6);
+        Golden.AssertClose([(float)(Cos(u, 0, w, 4) / 0.5), (float)(Cos(u, 0, w, 6) / 0.5), (float)(Cos(u, 2, w, 0) / 0.5), (float)(Cos(u, 2, w, 2) / 0.5)],
+            ln.data<float>().ToArray(), 1e-6);
+        // Bounded by 1/τ whatever the codes' scale; the codes' scale does not matter.
+        using var big = ut * 1e4f;
+        var (bp, bn) = MutualInformation.RolledPairScores(big, vt, 0.5);
+        Golden.AssertClose(pos.data<float>().ToArray(), bp.data<float>().ToArray(), 1e-5);
+        Assert.True(bn.abs().max().item<float>() <= 2 + 1e-5);
+        foreach (var t in new[] { pos, neg, lp, ln, bp, bn }) t.Dispose();
+        Assert.Contains("temperature", Assert.Throws<DistillSharpException>(() => MutualInformation.RolledPairScores(ut, vt, -1)).Message);
+    }
+
+    [Fact]
     public void RolledPairScoresNeedTwoImagesAndMatchingCodes()
     {
         using var one = zeros(1, 4);
