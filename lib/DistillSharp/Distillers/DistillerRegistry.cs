@@ -21,6 +21,8 @@ public static class DistillerRegistry
             KnowledgeDistiller.Parameters, (c, s) => new KnowledgeDistiller(c, s)),
         new(ContrastiveRepresentationDistiller.Name, "Tian et al. 2020: contrastive representation distillation", true,
             ContrastiveRepresentationDistiller.Parameters, (c, s) => new ContrastiveRepresentationDistiller(c, s)),
+        new(MutualInformationDistiller.Name, "Shrivastava et al. 2021: Jensen-Shannon mutual information, global and local (MIMKD)", true,
+            MutualInformationDistiller.Parameters, (c, s) => new MutualInformationDistiller(c, s)),
     ];
 
     /// <summary>The registered names.</summary>
