@@ -41,6 +41,8 @@ public static class NativeLibraries
         {
             if (done) return;
             LoadedFrom = LoadBesideLibrary();
+            // Under the .NET Interactive kernel, charts also get their static representations (a no-op elsewhere).
+            Reporting.KernelChartFormatting.TryRegister();
             done = true;
         }
     }

@@ -43,6 +43,37 @@ public sealed class KernelNotebooksTests
             + string.Join("\n", differences));
     }
 
+    /// <summary>
+    /// A chart made under the kernel carries the static representations too (KernelChartFormatting), so a notebook
+    /// executed in Jupyter and committed still shows its charts where no script runs: a PNG that decodes, and HTML that
+    /// does not start with Plotly.NET.Interactive's require.js loader.
+    /// </summary>
+    [SmokeNotebookTheory]
+    [MemberData(nameof(Notebooks))]
+    public async Task ChartsMadeUnderTheKernelCarryAPngAndHtmlWithoutRequireJs(string name)
+    {
+        var kernel = await SmokeRuns.UnderKernel(name);
+        Assert.True(kernel.ExitCode == 0, $"{name} did not run under the kernel: {kernel.Messages}");
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(kernel.NotebookPath));
+        var bundles = document.RootElement.GetProperty("cells").EnumerateArray()
+            .Where(c => c.TryGetProperty("outputs", out _))
+            .SelectMany(c => c.GetProperty("outputs").EnumerateArray())
+            .Where(o => o.TryGetProperty("data", out var d) && d.TryGetProperty("text/plain", out var t) && Text(t).StartsWith("Plotly chart", StringComparison.Ordinal))
+            .Select(o => o.GetProperty("data")).ToList();
+        Assert.NotEmpty(bundles);
+        foreach (var data in bundles)
+        {
+            Assert.True(data.TryGetProperty(ChartOutput.PngMimeType, out var png), $"{name}: a chart without its PNG under the kernel");
+            var bytes = Convert.FromBase64String(Text(png));
+            Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, bytes[..4]);
+            Assert.True(data.TryGetProperty(ChartOutput.HtmlMimeType, out var html));
+            Assert.DoesNotContain("requirejs.config", Text(html)[..Math.Min(400, Text(html).Length)]);
+        }
+    }
+
+    private static string Text(System.Text.Json.JsonElement e) =>
+        e.ValueKind == System.Text.Json.JsonValueKind.Array ? string.Concat(e.EnumerateArray().Select(x => x.GetString())) : e.GetString() ?? "";
+
     /// <summary>Every way two results tables differ, ignoring <see cref="TimeColumn"/>.</summary>
     internal static List<string> Differences(CsvTable runner, CsvTable kernel)
     {
