@@ -191,9 +191,9 @@ public static class ChartOutput
             Plotly.newPlot(node, figure.data, figure.layout, figure.config);
           }
           if (window.Plotly) { draw(window.Plotly); return; }
-          if (typeof window.define === "function" && window.define.amd && typeof window.requirejs === "function") {
-            window.requirejs.config({ paths: { "distillsharp-plotly": src.replace(/\.js$/, "") } });
-            window.requirejs(["distillsharp-plotly"], function (Plotly) { window.Plotly = window.Plotly || Plotly; draw(Plotly); },
+          if (typeof window.define === "function" && window.define.amd && typeof window.require === "function" && window.require.config) {
+            window.require.config({ paths: { "distillsharp-plotly": src.replace(/\.js$/, "") } });
+            window.require(["distillsharp-plotly"], function (Plotly) { window.Plotly = window.Plotly || Plotly; draw(Plotly); },
               function () { console.warn("DistillSharp: could not load " + src + "; the chart's static image stays"); });
             return;
           }
