@@ -183,13 +183,5 @@ public static class DisplayFormatters
             _ => value.ToString() ?? "",
         };
 
-    private static string CellText(object? value) =>
-        value switch
-        {
-            null => "",
-            double d => d.ToString("R", CultureInfo.InvariantCulture),
-            float f => f.ToString("R", CultureInfo.InvariantCulture),
-            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-            _ => value.ToString() ?? "",
-        };
+    private static string CellText(object? value) => DistillSharp.Reporting.CsvTable.Text(value);
 }
