@@ -75,6 +75,39 @@ public static class TrainingCharts
     }
 
     /// <summary>
+    /// Any quantity against any other, one line with markers per <see cref="LineSeries"/>, in the library's style: for
+    /// what a notebook measures itself (an estimate per correlation, a spectral norm per epoch). The title and both axis
+    /// titles, with units, are required.
+    /// </summary>
+    /// <exception cref="DistillSharpException">No series, repeated labels, a series whose x and y differ in length or
+    /// that has no point, or an empty title.</exception>
+    public static GenericChart Lines(IReadOnlyList<LineSeries> series, string title, string xAxis, string yAxis)
+    {
+        ChartStyle.CheckLabels(nameof(Lines), series.Select(s => s.Label).ToList());
+        foreach (var s in series)
+        {
+            if (s.X.Count != s.Y.Count || s.X.Count == 0)
+            {
+                throw new DistillSharpException(
+                    $"{nameof(Lines)}: series '{s.Label}' has {s.X.Count} x values and {s.Y.Count} y values; give it one y per x, at least one point.");
+            }
+        }
+        foreach (var (text, what) in new[] { (title, "title"), (xAxis, "x-axis title"), (yAxis, "y-axis title") })
+        {
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                throw new DistillSharpException($"{nameof(Lines)}: the {what} is empty; say what is shown, with units.");
+            }
+        }
+        var traces = series.Select(s => CSharpChart.Line<double, double, string>(
+            x: s.X.ToList(), y: s.Y.ToList(),
+            ShowMarkers: new Optional<bool>(true, true),
+            Name: new Optional<string>(s.Label, true),
+            ShowLegend: new Optional<bool>(true, true)));
+        return ChartStyle.Titled(CSharpChart.Combine(traces), title, xAxis, yAxis);
+    }
+
+    /// <summary>
     /// A bar per label at its test top-1 (%), the value written on the bar, and error bars where
     /// <see cref="AccuracyBar.Error"/> is given (bars without one get none).
     /// </summary>

@@ -103,6 +103,29 @@ public sealed class TrainingChartsTests
     }
 
     [Fact]
+    public void LinesDrawEachSeriesAtItsPointsWithTheGivenTitles()
+    {
+        var chart = TrainingCharts.Lines(
+            [new("analytic", [0.0, 0.5, 0.9], [0.0, 0.2877, 1.6607]), new("estimate", [0.0, 0.9], [0.01, 1.2])],
+            "Estimates", "correlation ρ", "information (nats)");
+        var traces = Traces(chart);
+        Assert.Equal(new[] { "analytic", "estimate" }, traces.Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal(new[] { 0.0, 0.5, 0.9 }, traces[0].GetProperty("x").Doubles());
+        Assert.Equal(new[] { 0.0, 0.2877, 1.6607 }, traces[0].GetProperty("y").Doubles());
+        Assert.Equal(new[] { 0.0, 0.9 }, traces[1].GetProperty("x").Doubles());
+        Assert.Equal(new[] { 0.01, 1.2 }, traces[1].GetProperty("y").Doubles());
+        Assert.All(traces, t => Assert.Equal("lines+markers", t.GetProperty("mode").GetString()));
+        Assert.Equal("Estimates", Title(chart));
+        Assert.Equal("correlation ρ", AxisTitle(chart, "xaxis"));
+        Assert.Equal("information (nats)", AxisTitle(chart, "yaxis"));
+
+        var uneven = Assert.Throws<DistillSharpException>(() => TrainingCharts.Lines([new("a", [1.0, 2.0], [1.0])], "t", "x", "y"));
+        Assert.Equal("Lines: series 'a' has 2 x values and 1 y values; give it one y per x, at least one point.", uneven.Message);
+        Assert.Contains("y-axis title is empty", Assert.Throws<DistillSharpException>(() => TrainingCharts.Lines([new("a", [1.0], [1.0])], "t", "x", " ")).Message);
+        Assert.Contains("labelled 'a'", Assert.Throws<DistillSharpException>(() => TrainingCharts.Lines([new("a", [1.0], [1.0]), new("a", [2.0], [2.0])], "t", "x", "y")).Message);
+    }
+
+    [Fact]
     public void BadInputsAreErrorsNamingTheFix()
     {
         var repeated = Assert.Throws<DistillSharpException>(() => TrainingCharts.TestTop1([Teacher, Teacher]));
