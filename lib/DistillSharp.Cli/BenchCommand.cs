@@ -54,7 +54,7 @@ internal static class BenchCommand
             var modelList = Split(parse.GetValue(models) ?? (leakCheck ? DefaultLeakModels : DefaultModels));
             var methodList = Split(parse.GetValue(methods) ?? string.Join(",", DistillerRegistry.Names));
             BenchmarkCase.Validate(modelList, methodList);
-            var given = TrainCommands.ParseParameters(parse.GetValue(parameters) ?? []);
+            var given = TrainCommands.ParseParameters(parse.GetValue(parameters) ?? [], methodList.SelectMany(m => DistillerRegistry.Get(m).Parameters));
             foreach (var name in given.Keys)
             {
                 if (!methodList.Any(m => DistillerRegistry.Get(m).Parameters.Any(p => p.Name == name)))

@@ -42,7 +42,7 @@ internal static class TrainCommands
             var name = parse.GetRequiredValue(method);
             var entry = DistillerRegistry.Get(name);
             var items = parse.GetValue(parameters) ?? [];
-            var given = ParseParameters(items);
+            var given = ParseParameters(items, entry.Parameters);
             void Put(NumberOption option, string key)
             {
                 if (option.Value(parse) is not double v) return;
@@ -80,7 +80,8 @@ internal static class TrainCommands
                 output.WriteLine($"{e.Name}: {e.Summary}{(e.NeedsTeacher ? "" : " (no teacher)")}");
                 foreach (var p in e.Parameters)
                 {
-                    output.WriteLine($"    {p.Name,-12} {p.Default.ToString("G", CultureInfo.InvariantCulture),-8} {p.Description}");
+                    string choices = p.Choices is null ? "" : $" (one of: {string.Join(" | ", p.Choices)})";
+                    output.WriteLine($"    {p.Name,-12} {p.Format(p.Default),-8} {p.Description}{choices}");
                 }
             }
             return 0;
@@ -105,9 +106,13 @@ internal static class TrainCommands
         return 0;
     }
 
-    /// <summary>The <c>-P name=value</c> items by name; a name given twice is an error naming both items.</summary>
-    internal static Dictionary<string, double> ParseParameters(IEnumerable<string> items)
+    /// <summary>
+    /// The <c>-P name=value</c> items by name; a name given twice is an error naming both items. The value of a choice
+    /// parameter among <paramref name="known"/> may be the option's name, which becomes its code.
+    /// </summary>
+    internal static Dictionary<string, double> ParseParameters(IEnumerable<string> items, IEnumerable<MethodParameter>? known = null)
     {
+        var choices = (known ?? []).Where(p => p.Choices is not null).GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.First());
         var result = new Dictionary<string, double>();
         var seen = new Dictionary<string, string>();
         foreach (var item in items)
@@ -123,8 +128,14 @@ internal static class TrainCommands
                 throw new DistillSharpException($"-P {first} and -P {item} both set method parameter '{name}': give it once.");
             }
             seen[name] = item;
+            var text = item[(eq + 1)..];
+            if (choices.TryGetValue(name, out var choice) && !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            {
+                result[name] = choice.ValueOf(text);
+                continue;
+            }
             // The method checks its own range later; no value beyond what libtorch can hold gets that far.
-            result[name] = NumberOption.Parse($"--param {name}", item[(eq + 1)..], ValueRange.Float32);
+            result[name] = NumberOption.Parse($"--param {name}", text, ValueRange.Float32);
         }
         return result;
     }

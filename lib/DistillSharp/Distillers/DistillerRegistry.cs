@@ -23,6 +23,8 @@ public static class DistillerRegistry
             ContrastiveRepresentationDistiller.Parameters, (c, s) => new ContrastiveRepresentationDistiller(c, s)),
         new(MutualInformationDistiller.Name, "Shrivastava et al. 2021: Jensen-Shannon mutual information, global and local (MIMKD)", true,
             MutualInformationDistiller.Parameters, (c, s) => new MutualInformationDistiller(c, s)),
+        new(SimpleRecipeDistiller.Name, "Miles & Mikolajczyk 2023: projector, batch norm and log-sum loss on pooled features, with KD", true,
+            SimpleRecipeDistiller.Parameters, (c, s) => new SimpleRecipeDistiller(c, s)),
     ];
 
     /// <summary>The registered names.</summary>
