@@ -23,6 +23,10 @@ public static class DistillerRegistry
             ContrastiveRepresentationDistiller.Parameters, (c, s) => new ContrastiveRepresentationDistiller(c, s)),
         new(MutualInformationDistiller.Name, "Shrivastava et al. 2021: Jensen-Shannon mutual information, global and local (MIMKD)", true,
             MutualInformationDistiller.Parameters, (c, s) => new MutualInformationDistiller(c, s)),
+        new(OnTheFlyNativeEnsembleDistiller.Name, "Lan et al. 2018: on-the-fly native ensemble of a multi-branch network, no teacher (ONE)", false,
+            OnTheFlyNativeEnsembleDistiller.Parameters, (c, s) => new OnTheFlyNativeEnsembleDistiller(c, s)),
+        new(MultiBranchDiversityDistiller.Name, "Li et al. 2020: ONE with a feature fusion gate and classifier diversification, no teacher", false,
+            MultiBranchDiversityDistiller.Parameters, (c, s) => new MultiBranchDiversityDistiller(c, s)),
     ];
 
     /// <summary>The registered names.</summary>
