@@ -20,9 +20,9 @@ namespace DistillSharp.Distillers;
 /// <para>Fidelity. No official code was found; ONE's part follows OKDDip as <c>one</c> does (with the same departures).
 /// The CD loss is the spec's, which two independent re-implementations agree on, with their weight λ_CD = 5e-8, and not
 /// detached (one of them detaches the weights, which makes the term do nothing). Inferred, and exposed as parameters:
-/// the FFM's layers — concatenation of the m branch maps (B × m·C × h × w), a k × k convolution to
-/// <c>ffm_channels</c> channels (default C, the branch width; k = <c>ffm_kernel</c>, default 1: a fusion across the
-/// branches' channels at each position), BatchNorm, ReLU, global average pooling, Linear → m, softmax; its
+/// the FFM's layers — concatenation of the m branch maps (B × m·C × h × w), a k × k convolution (padding
+/// k/2) to <c>ffm_channels</c> channels (default C, the branch width; k = 2·<c>ffm_radius</c> + 1, default 1: a fusion
+/// across the branches' channels at each position), BatchNorm, ReLU, global average pooling, Linear → m, softmax; its
 /// convolution is initialised as the ResNets' (Kaiming fan-out), its linear layer by PyTorch's default. The gradient of
 /// the gate reaches the branch features (nothing in the paper says it is stopped). The total keeps ONE's α and
 /// ramp-up, since the method is ONE's with two additions (the spec's inferred total leaves both out; α = 1 and
@@ -39,7 +39,7 @@ public sealed class MultiBranchDiversityDistiller : MultiBranchDistiller
         .. CommonParameters,
         new("ffm", 1, "1 = the Feature Fusion Module's gate; 0 = ONE's gate on the shared feature (ablation)", Max: 1, Integer: true),
         new("ffm_channels", 0, "output channels of the FFM's fusion convolution; 0 = the branch width C (inferred)", Max: 65536, Integer: true),
-        new("ffm_kernel", 1, "k, the (odd) kernel size of the FFM's fusion convolution (inferred)", Min: 1, Max: 7, Integer: true),
+        new("ffm_radius", 0, "r, the FFM's fusion convolution is (2r+1) x (2r+1); 0 = 1 x 1 (inferred)", Max: 3, Integer: true),
         new("cd_weight", 5e-8, "λ_CD, weight of the classifier-diversification loss (re-implementations: 5e-8; 0 = off)", Max: 1e6),
     ];
 
@@ -49,13 +49,12 @@ public sealed class MultiBranchDiversityDistiller : MultiBranchDistiller
 #pragma warning restore IDE1006
     private readonly double cdWeight;
 
-    /// <summary>Creates the method from its context (its zoo network names the architecture) and settings; an even kernel is an error.</summary>
+    /// <summary>Creates the method from its context (its zoo network names the architecture) and settings.</summary>
     public MultiBranchDiversityDistiller(DistillerContext context, MethodSettings settings)
         : base(nameof(MultiBranchDiversityDistiller), context, settings)
     {
         cdWeight = settings["cd_weight"];
-        int kernel = (int)settings["ffm_kernel"];
-        if (kernel % 2 == 0) throw new DistillSharpException($"{Name}: parameter 'ffm_kernel' must be odd (1, 3, 5 or 7), so the map keeps its size; got {kernel}.");
+        int kernel = 2 * (int)settings["ffm_radius"] + 1;
         if (settings["ffm"] == 1)
         {
             int channels = (int)settings["ffm_channels"];
