@@ -17,13 +17,20 @@ internal static class BenchCommand
     private const string DefaultModels = "resnet20,resnet8x4,resnet32x4:resnet8x4";
     private const string DefaultLeakModels = "resnet20:resnet8";
 
+    /// <summary>The default methods: <c>none</c> and every registered method that needs a teacher.</summary>
+    private static string DefaultMethods => string.Join(",", DistillerRegistry.Names.Where(m => m == StudentAlone.Name || DistillerRegistry.Get(m).NeedsTeacher));
+
     public static Command Create()
     {
         var models = new Option<string?>("--models")
         {
             Description = $"Comma-separated networks (trained alone) and TEACHER:STUDENT pairs (distilled with each method); default {DefaultModels} ({DefaultLeakModels} with --leak-check).",
         };
-        var methods = new Option<string?>("--methods") { Description = $"Comma-separated methods for the pairs; default all: {string.Join(",", DistillerRegistry.Names)}." };
+        var methods = new Option<string?>("--methods")
+        {
+            Description = $"Comma-separated methods: each pair is distilled with each; a method without a teacher also trains each network alone " +
+                $"beside 'none'; default: {DefaultMethods} (methods without a teacher, e.g. one,ffm-cd, only when listed).",
+        };
         var batch = new NumberOption("--batch-size", "Training batch size (evaluation uses at least 256)", TrainingOptions.BatchSizeRange, 64);
         var warmup = new NumberOption("--warmup", "Untimed steps before the timed windows", ValueRange.Whole(0, 100_000), 10);
         var steps = new NumberOption("--steps", "Steps per timed window", ValueRange.Whole(1, 100_000), 10);
@@ -52,7 +59,7 @@ internal static class BenchCommand
 
             bool leakCheck = parse.GetValue(leak);
             var modelList = Split(parse.GetValue(models) ?? (leakCheck ? DefaultLeakModels : DefaultModels));
-            var methodList = Split(parse.GetValue(methods) ?? string.Join(",", DistillerRegistry.Names));
+            var methodList = Split(parse.GetValue(methods) ?? DefaultMethods);
             BenchmarkCase.Validate(modelList, methodList);
             var given = TrainCommands.ParseParameters(parse.GetValue(parameters) ?? [], methodList.SelectMany(m => DistillerRegistry.Get(m).Parameters));
             foreach (var name in given.Keys)

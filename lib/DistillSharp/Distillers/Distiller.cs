@@ -20,7 +20,7 @@ namespace DistillSharp.Distillers;
 /// so then its buffers are part of the run's state (<see cref="TeacherState"/>) and of the checkpoint.</para>
 /// <para>What a new method implements: <see cref="Method"/> and <see cref="TrainingStep"/>; optionally
 /// <see cref="PredictionNames"/> with <see cref="Predict"/> (more than one prediction, e.g. branches and their
-/// ensemble), <see cref="AccuracyMeans"/>, <see cref="OptimizerGroups"/>, <see cref="AfterOptimizerStep"/>,
+/// ensemble), <see cref="AccuracyMeans"/>, <see cref="PredictionMetrics"/>, <see cref="OptimizerGroups"/>, <see cref="AfterOptimizerStep"/>,
 /// <see cref="BeginEpoch"/> and <see cref="RandomSource"/>.</para>
 /// </remarks>
 public abstract class Distiller : nn.Module
@@ -85,6 +85,19 @@ public abstract class Distiller : nn.Module
     /// </summary>
     public virtual IReadOnlyDictionary<string, IReadOnlyList<string>> AccuracyMeans { get; } =
         new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>
+    /// Test metrics of the predictions other than accuracy, by name (e.g. <c>branch_disagreement</c>). Each is the mean
+    /// over the test images of a per-image value from <see cref="PredictionMetricValues"/>, reported after every epoch
+    /// as column <c>test_NAME</c> of metrics.csv, in summary.json and by <c>distill eval</c>. Default: none.
+    /// </summary>
+    public virtual IReadOnlyList<string> PredictionMetrics => [];
+
+    /// <summary>
+    /// The per-image values (float, [B] each) of every one of <see cref="PredictionMetrics"/>, in that order, from the
+    /// logits <see cref="Predict"/> returned for one evaluation batch (eval mode, no_grad). Default: none.
+    /// </summary>
+    public virtual IReadOnlyList<Tensor> PredictionMetricValues(IReadOnlyList<Tensor> predictions) => [];
 
     /// <summary>The training forward: the logits of every prediction and the weighted loss terms for one batch.</summary>
     public abstract DistillationStep TrainingStep(Batch batch);

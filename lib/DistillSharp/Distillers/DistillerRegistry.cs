@@ -25,6 +25,10 @@ public static class DistillerRegistry
             MutualInformationDistiller.Parameters, (c, s) => new MutualInformationDistiller(c, s)),
         new(SimpleRecipeDistiller.Name, "Miles & Mikolajczyk 2023: projector, batch norm and log-sum loss on pooled features, with KD", true,
             SimpleRecipeDistiller.Parameters, (c, s) => new SimpleRecipeDistiller(c, s)),
+        new(OnTheFlyNativeEnsembleDistiller.Name, "Lan et al. 2018: on-the-fly native ensemble of a multi-branch network, no teacher (ONE)", false,
+            OnTheFlyNativeEnsembleDistiller.Parameters, (c, s) => new OnTheFlyNativeEnsembleDistiller(c, s)),
+        new(MultiBranchDiversityDistiller.Name, "Li et al. 2020: ONE with a feature fusion gate and classifier diversification, no teacher", false,
+            MultiBranchDiversityDistiller.Parameters, (c, s) => new MultiBranchDiversityDistiller(c, s)),
     ];
 
     /// <summary>The registered names.</summary>

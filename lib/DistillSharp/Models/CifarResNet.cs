@@ -28,6 +28,8 @@ public sealed class CifarResNet : ZooModel
     internal CifarResNet(string name, int depth, int[] widths, int numClasses, int inChannels)
         : base(name, numClasses, inChannels, [widths[0], widths[1], widths[2], widths[3], widths[3]])
     {
+        Depth = depth;
+        Widths = widths;
         var blocks = (depth - 2) / 6;
         conv1 = Conv2d(inChannels, widths[0], 3, padding: 1, bias: false);
         bn1 = BatchNorm2d(widths[0]);
@@ -45,6 +47,12 @@ public sealed class CifarResNet : ZooModel
         register_module(nameof(fc), fc);
         WeightInit.KaimingFanOut(this);
     }
+
+    /// <summary>The depth 6n+2 (n basic blocks per stage).</summary>
+    internal int Depth { get; }
+
+    /// <summary>The widths of the stem and the three stages.</summary>
+    internal IReadOnlyList<int> Widths { get; }
 
     /// <inheritdoc/>
     public override Linear Classifier => fc;

@@ -34,6 +34,8 @@ public sealed class WideResNet : ZooModel
     internal WideResNet(string name, int depth, int widen, int numClasses, int inChannels)
         : base(name, numClasses, inChannels, [16, 16 * widen, 32 * widen, 64 * widen, 64 * widen])
     {
+        Depth = depth;
+        Widen = widen;
         var n = (depth - 4) / 6;
         conv1 = Conv2d(inChannels, 16, 3, stride: 1, padding: 1, bias: false);
         block1 = new WideGroup(n, 16, 16 * widen, 1);
@@ -50,6 +52,12 @@ public sealed class WideResNet : ZooModel
         register_module(nameof(fc), fc);
         WeightInit.FanOutNormal(this, linearStd: null);
     }
+
+    /// <summary>The depth 6n+4 (n blocks per group).</summary>
+    internal int Depth { get; }
+
+    /// <summary>The widening factor k (widths 16, 16k, 32k, 64k).</summary>
+    internal int Widen { get; }
 
     /// <inheritdoc/>
     public override Linear Classifier => fc;

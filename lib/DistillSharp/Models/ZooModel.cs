@@ -101,7 +101,7 @@ public abstract class ZooModel : nn.Module<Tensor, ModelOutput>
     /// channels-last forward of MobileNetV2, ResNet18/34/50 and the ImageNet ResNets disagreed with NCHW far beyond
     /// rounding (ResNet50 crashed), and the ShuffleNets measured slower.
     /// </summary>
-    protected static Tensor ChannelsLast(Tensor x)
+    protected internal static Tensor ChannelsLast(Tensor x)
     {
         if (!UseChannelsLast || x.dim() != 4 || IsChannelsLast(x)) return x;
         using var nhwc = x.permute(0, 2, 3, 1);

@@ -13,7 +13,10 @@ public sealed record EpochMetrics(
     int Epoch, double LearningRate, IReadOnlyDictionary<string, double> Losses,
     double TrainTop1, double TrainTop5, double TestLoss, double TestTop1, double TestTop5, double Seconds)
 {
-    /// <summary>The accuracies (%) of every named prediction and mean, by column name (e.g. <c>test_top1/ensemble</c>); empty for one prediction.</summary>
+    /// <summary>
+    /// The named columns by name: the accuracies (%) of every named prediction and mean (e.g. <c>test_top1/ensemble</c>;
+    /// none for one prediction) and the method's prediction metrics (<c>test_NAME</c>, e.g. <c>test_branch_disagreement</c>).
+    /// </summary>
     public IReadOnlyDictionary<string, double> Accuracies { get; init; } = new Dictionary<string, double>();
 
     /// <summary>
@@ -49,6 +52,8 @@ public sealed record EpochMetrics(
         return sb.ToString();
     }
 
+    private static readonly string[] Fixed = ["epoch", "lr", "train_top1", "train_top5", "test_loss", "test_top1", "test_top5", "seconds"];
+
     /// <summary>
     /// Parses a metrics file written by <see cref="ToCsv"/> (for reports). A file that is not such a table is an
     /// error naming the file and the line.
@@ -67,7 +72,7 @@ public sealed record EpochMetrics(
         }
         var terms = header.Where(h => h.StartsWith("loss_", StringComparison.Ordinal) && h != "loss_total")
             .Select(h => h["loss_".Length..]).ToArray();
-        var accuracies = header.Where(h => h.Contains('/', StringComparison.Ordinal)).ToArray();
+        var accuracies = header.Where(h => !h.StartsWith("loss_", StringComparison.Ordinal) && !Fixed.Contains(h)).ToArray();
         int Col(string name) => Array.IndexOf(header, name);
         var result = new List<EpochMetrics>();
         for (int row = 1; row < lines.Length; row++)

@@ -7,7 +7,8 @@ namespace DistillSharp.Training;
 
 /// <summary>
 /// The outcome of one evaluation: the run's prediction's mean cross-entropy and top-1 / top-5 (%), and, for a method
-/// with several predictions, every prediction's and mean's accuracy by column name (<c>test_top1/NAME</c>, ...).
+/// with several predictions, every prediction's and mean's accuracy by column name (<c>test_top1/NAME</c>, ...), and
+/// the method's prediction metrics (<c>test_NAME</c>).
 /// </summary>
 public sealed record EvaluationMetrics(double Loss, double Top1, double Top5, IReadOnlyDictionary<string, double> Accuracies)
 {
@@ -23,6 +24,8 @@ public static class Evaluation
     {
         var columns = new PredictionColumns(distiller);
         int p = columns.Predictions.Count;
+        int q = columns.Metrics.Count;
+        var metricSums = new double[q];
         bool wasTraining = distiller.training;
         distiller.eval();
         double loss = 0;
@@ -41,17 +44,21 @@ public static class Evaluation
                     c1[i] += sums[1 + 2 * i];
                     c5[i] += sums[2 + 2 * i];
                 }
+                for (int j = 0; j < q; j++) metricSums[j] += sums[1 + 2 * p + j];
                 seen += batch.Labels.shape[0];
             }
         }
         if (wasTraining) distiller.train();
         if (seen == 0) throw new DistillSharpException("the test set is empty: nothing to evaluate.");
-        return new EvaluationMetrics(loss / seen, 100.0 * c1[0] / seen, 100.0 * c5[0] / seen, columns.Accuracies("test_", c1, c5, seen));
+        var named = columns.Accuracies("test_", c1, c5, seen);
+        for (int j = 0; j < q; j++) named[PredictionColumns.MetricColumn(columns.Metrics[j])] = metricSums[j] / seen;
+        return new EvaluationMetrics(loss / seen, 100.0 * c1[0] / seen, 100.0 * c5[0] / seen, named);
     }
 
     /// <summary>
     /// One evaluation batch (the caller sets eval mode and no_grad), in one host transfer: the summed cross-entropy of
-    /// the run's prediction, then the top-1 and top-5 correct counts of each prediction in turn.
+    /// the run's prediction, then the top-1 and top-5 correct counts of each prediction in turn, then the sum over the
+    /// batch of each of the distiller's <see cref="Distiller.PredictionMetrics"/>.
     /// </summary>
     internal static double[] BatchSums(Distiller distiller, Batch batch)
     {
@@ -63,6 +70,12 @@ public static class Evaluation
             values.Add(CorrectCount(logits, batch.Labels, 1));
             values.Add(CorrectCount(logits, batch.Labels, 5));
         }
+        var metrics = distiller.PredictionMetricValues(predictions);
+        if (metrics.Count != distiller.PredictionMetrics.Count)
+        {
+            throw new InvalidOperationException($"method '{distiller.Method}' returned {metrics.Count} values for its {distiller.PredictionMetrics.Count} prediction metrics");
+        }
+        foreach (var m in metrics) values.Add(m.to(float32).sum());
         return stack(values).to(float64).cpu().data<double>().ToArray();
     }
 

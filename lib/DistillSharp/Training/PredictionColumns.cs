@@ -6,18 +6,25 @@ namespace DistillSharp.Training;
 /// The accuracy columns of a method with more than one prediction: for each of its
 /// <see cref="Distiller.PredictionNames"/> and <see cref="Distiller.AccuracyMeans"/>, <c>train_top1/NAME</c>,
 /// <c>test_top1/NAME</c> and <c>test_top5/NAME</c>. A method with one prediction has none (its accuracy is the
-/// run's <c>train_top1</c>, <c>test_top1</c> and <c>test_top5</c>).
+/// run's <c>train_top1</c>, <c>test_top1</c> and <c>test_top5</c>). Each of its <see cref="Distiller.PredictionMetrics"/>
+/// adds <c>test_NAME</c>.
 /// </summary>
 public sealed class PredictionColumns
 {
     private readonly IReadOnlyList<string> predictions;
     private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> means;
+    private readonly IReadOnlyList<string> metrics;
 
     /// <summary>The columns of <paramref name="distiller"/>; its mean groups must name its predictions.</summary>
     public PredictionColumns(Distiller distiller)
     {
         predictions = distiller.PredictionNames;
         means = distiller.AccuracyMeans;
+        metrics = distiller.PredictionMetrics;
+        if (metrics.Distinct().Count() != metrics.Count || metrics.Any(m => m.Length == 0 || m.Contains('/') || m.Contains(',')))
+        {
+            throw new InvalidOperationException($"method '{distiller.Method}': prediction metrics must be distinct names without '/' or ','");
+        }
         if (predictions.Count == 0) throw new InvalidOperationException($"method '{distiller.Method}' names no prediction");
         if (predictions.Distinct().Count() != predictions.Count) throw new InvalidOperationException($"method '{distiller.Method}' names a prediction twice");
         foreach (var (name, members) in means)
@@ -29,16 +36,25 @@ public sealed class PredictionColumns
         }
     }
 
+    /// <summary>The method's <see cref="Distiller.PredictionMetrics"/> (test-set means beyond accuracy).</summary>
+    public IReadOnlyList<string> Metrics => metrics;
+
+    /// <summary>The column of prediction metric <paramref name="name"/>: <c>test_NAME</c>.</summary>
+    public static string MetricColumn(string name) => "test_" + name;
+
     /// <summary>The prediction names, the run's own first.</summary>
     public IReadOnlyList<string> Predictions => predictions;
 
     /// <summary>Whether there is more than the one prediction (and so any named column).</summary>
     public bool Named => predictions.Count > 1;
 
-    /// <summary>Every named column, in the order metrics.csv holds them (empty for one prediction).</summary>
-    public IReadOnlyList<string> Columns => Named
-        ? predictions.Concat(means.Keys).SelectMany(n => new[] { $"train_top1/{n}", $"test_top1/{n}", $"test_top5/{n}" }).ToArray()
-        : [];
+    /// <summary>
+    /// Every named column, in the order metrics.csv holds them: the accuracies of each prediction and mean (none for one
+    /// prediction), then <c>test_NAME</c> for each prediction metric.
+    /// </summary>
+    public IReadOnlyList<string> Columns =>
+        (Named ? predictions.Concat(means.Keys).SelectMany(n => new[] { $"train_top1/{n}", $"test_top1/{n}", $"test_top5/{n}" }) : [])
+        .Concat(metrics.Select(MetricColumn)).ToArray();
 
     /// <summary>
     /// The named accuracies (%) with <paramref name="prefix"/> (<c>train_</c> or <c>test_</c>) from correct counts per

@@ -12,10 +12,27 @@ namespace DistillSharp.Tests.Models;
 /// </summary>
 internal static class FormulaFill
 {
-    public static void Apply(ZooModel model)
+    public static void Apply(ZooModel model) => Apply(model.OrderedStateDict());
+
+    /// <summary>The state of any module in PyTorch's state_dict order (own parameters, own buffers, then children).</summary>
+    public static IReadOnlyList<KeyValuePair<string, Tensor>> Ordered(torch.nn.Module module)
+    {
+        var entries = new List<KeyValuePair<string, Tensor>>();
+        Collect(module, "", entries);
+        return entries;
+    }
+
+    private static void Collect(torch.nn.Module module, string prefix, List<KeyValuePair<string, Tensor>> entries)
+    {
+        foreach (var (name, parameter) in module.named_parameters(false)) entries.Add(new(prefix + name, parameter));
+        foreach (var (name, buffer) in module.named_buffers(false)) entries.Add(new(prefix + name, buffer));
+        foreach (var (name, child) in module.named_children()) Collect(child, prefix + name + ".", entries);
+    }
+
+    /// <summary>The fill of <paramref name="entries"/>, k being each entry's position in the list.</summary>
+    public static void Apply(IReadOnlyList<KeyValuePair<string, Tensor>> entries)
     {
         using var noGrad = torch.no_grad();
-        var entries = model.OrderedStateDict();
         for (var k = 0; k < entries.Count; k++)
         {
             var (key, tensor) = (entries[k].Key, entries[k].Value);

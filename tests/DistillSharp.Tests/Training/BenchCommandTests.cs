@@ -29,7 +29,7 @@ public sealed class BenchCommandTests
         int header = Array.FindIndex(lines, l => l.StartsWith("kind", StringComparison.Ordinal));
         Assert.True(header > 0, output);
         var columns = lines[header].Split("  ", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Equal(["kind", "network", "method", "batch", "images/s", "spread", "ms/step", "peak MB", "base MB", "vs kd"], columns);
+        Assert.Equal(["kind", "network", "method", "batch", "images/s", "spread", "ms/step", "peak MB", "base MB", "vs kd", "vs alone"], columns);
         var rows = lines.Skip(header + 1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
         Assert.Equal(["train", "eval", "data"], rows.Select(r => r[0]));
         Assert.Equal("resnet8", rows[0][1]);
@@ -52,7 +52,7 @@ public sealed class BenchCommandTests
         Assert.True(csv.Code == 0, csv.Err);
         var lines = csv.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var header = lines[0].Split(',');
-        Assert.Equal("kind,model,teacher,method,batch,threads,images_per_s,min_images_per_s,max_images_per_s,spread_pct,step_ms,peak_mb,base_mb,vs_kd_pct", lines[0]);
+        Assert.Equal("kind,model,teacher,method,batch,threads,images_per_s,min_images_per_s,max_images_per_s,spread_pct,step_ms,peak_mb,base_mb,vs_kd_pct,vs_alone_pct", lines[0]);
         Assert.Equal(3, lines.Length - 1);
         foreach (var line in lines.Skip(1))
         {

@@ -30,16 +30,17 @@ public sealed record BenchmarkCase(BenchmarkKind Kind, string Model, string Meth
     public string Network => Kind == BenchmarkKind.Data ? "crop+flip+normalize" : Teacher is null ? Model : $"{Teacher} -> {Model}";
 
     /// <summary>
-    /// The default set of configurations for <paramref name="models"/> (each either a network, trained alone, or
-    /// <c>TEACHER:STUDENT</c>, distilled with each of <paramref name="methods"/>; <c>none</c> on a pair is the student
-    /// alone): training rows, one evaluation row per distinct network, and the data pipeline.
+    /// The default set of configurations for <paramref name="models"/> (each either a network, trained alone and with
+    /// each of <paramref name="methods"/> that needs no teacher, or <c>TEACHER:STUDENT</c>, distilled with each of
+    /// <paramref name="methods"/>; a method without a teacher on a pair trains the student with it, <c>none</c> alone):
+    /// training rows, one evaluation row per distinct network, and the data pipeline.
     /// </summary>
     public static IReadOnlyList<BenchmarkCase> Defaults(IReadOnlyList<string> models, IReadOnlyList<string> methods)
     {
         var train = new List<BenchmarkCase>();
         foreach (var (teacher, student) in ParseModels(models))
         {
-            if (teacher is null) Add(train, new BenchmarkCase(BenchmarkKind.Train, student));
+            if (teacher is null) AddAlone(train, BenchmarkKind.Train, student, methods);
             else foreach (var method in methods) Add(train, Create(BenchmarkKind.Train, student, method, teacher));
         }
         var eval = ParseModels(models).SelectMany(p => p.Teacher is null ? [p.Student] : new[] { p.Student, p.Teacher })
@@ -53,7 +54,7 @@ public sealed record BenchmarkCase(BenchmarkKind Kind, string Model, string Meth
         var cases = new List<BenchmarkCase>();
         foreach (var (teacher, student) in ParseModels(models))
         {
-            if (teacher is null) Add(cases, new BenchmarkCase(BenchmarkKind.Leak, student));
+            if (teacher is null) AddAlone(cases, BenchmarkKind.Leak, student, methods);
             else foreach (var method in methods) Add(cases, Create(BenchmarkKind.Leak, student, method, teacher));
         }
         return cases;
@@ -75,7 +76,14 @@ public sealed record BenchmarkCase(BenchmarkKind Kind, string Model, string Meth
     }
 
     private static BenchmarkCase Create(BenchmarkKind kind, string student, string method, string teacher) =>
-        DistillerRegistry.Get(method).NeedsTeacher ? new(kind, student, method, teacher) : new(kind, student);
+        DistillerRegistry.Get(method).NeedsTeacher ? new(kind, student, method, teacher) : new(kind, student, method);
+
+    /// <summary>A network without a teacher: trained alone, then with each of the methods that need no teacher (online distillation).</summary>
+    private static void AddAlone(List<BenchmarkCase> cases, BenchmarkKind kind, string network, IReadOnlyList<string> methods)
+    {
+        Add(cases, new BenchmarkCase(kind, network));
+        foreach (var method in methods.Where(m => !DistillerRegistry.Get(m).NeedsTeacher)) Add(cases, new BenchmarkCase(kind, network, method));
+    }
 
     private static void Add(List<BenchmarkCase> cases, BenchmarkCase c)
     {

@@ -7,7 +7,8 @@ namespace DistillSharp.Training.Benchmarks;
 
 /// <summary>
 /// A benchmark's results with the machine they ran on, as a text table, CSV or JSON. Training rows of a student
-/// that also has a <c>kd</c> row carry the overhead of their method relative to kd (time per step).
+/// that also has a <c>kd</c> row carry the overhead of their method relative to kd (time per step), and rows of a network
+/// that also has a <c>none</c> row the overhead relative to that network trained alone.
 /// </summary>
 /// <param name="Machine">The machine and the settings of the libraries.</param>
 /// <param name="Settings">How it was measured.</param>
@@ -27,6 +28,19 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
         var kd = Results.FirstOrDefault(r => r.Case.Kind == BenchmarkKind.Train && r.Case.Method == "kd" && r.Case.Model == row.Case.Model);
         return kd is null ? null : 100 * (row.MedianStepMilliseconds / kd.MedianStepMilliseconds - 1);
     }
+
+    /// <summary>
+    /// The overhead of <paramref name="row"/>'s method relative to the same network trained alone (method <c>none</c>),
+    /// in percent of that step time: what a method without a teacher (online distillation) is compared with.
+    /// </summary>
+    public double? OverheadVersusAlonePercent(BenchmarkResult row)
+    {
+        if (row.Case.Kind != BenchmarkKind.Train || row.Case.Method == StudentAloneName) return null;
+        var alone = Results.FirstOrDefault(r => r.Case.Kind == BenchmarkKind.Train && r.Case.Method == StudentAloneName && r.Case.Model == row.Case.Model);
+        return alone is null ? null : 100 * (row.MedianStepMilliseconds / alone.MedianStepMilliseconds - 1);
+    }
+
+    private const string StudentAloneName = DistillSharp.Distillers.StudentAlone.Name;
 
     /// <summary>The header lines: the machine, the libraries, the load and the method of measurement.</summary>
     public IEnumerable<string> HeaderLines()
@@ -57,13 +71,15 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
         var timed = Results.Where(r => r.Case.Kind != BenchmarkKind.Leak).ToList();
         if (timed.Count > 0)
         {
-            var rows = new List<string[]> { new[] { "kind", "network", "method", "batch", "images/s", "spread", "ms/step", "peak MB", "base MB", "vs kd" } };
+            var rows = new List<string[]> { new[] { "kind", "network", "method", "batch", "images/s", "spread", "ms/step", "peak MB", "base MB", "vs kd", "vs alone" } };
             foreach (var r in timed)
             {
                 var vs = OverheadVersusKdPercent(r);
+                var va = OverheadVersusAlonePercent(r);
                 rows.Add([Kind(r.Case.Kind), r.Case.Network, r.Case.Kind == BenchmarkKind.Data ? "" : r.Case.Method, r.BatchSize.ToString(C),
                     r.MedianImagesPerSecond.ToString("F1", C), r.SpreadPercent.ToString("F1", C) + "%", r.MedianStepMilliseconds.ToString("F2", C),
-                    Mb(r.PeakBytes).ToString("F0", C), Mb(r.BaselineBytes).ToString("F0", C), vs is double v ? v.ToString("+0.0;-0.0", C) + "%" : ""]);
+                    Mb(r.PeakBytes).ToString("F0", C), Mb(r.BaselineBytes).ToString("F0", C), vs is double v ? v.ToString("+0.0;-0.0", C) + "%" : "",
+                    va is double a ? a.ToString("+0.0;-0.0", C) + "%" : ""]);
             }
             Align(sb, rows, leftColumns: 3);
         }
@@ -104,13 +120,14 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
         var sb = new StringBuilder();
         if (Results.Any(r => r.Case.Kind != BenchmarkKind.Leak))
         {
-            sb.AppendLine("kind,model,teacher,method,batch,threads,images_per_s,min_images_per_s,max_images_per_s,spread_pct,step_ms,peak_mb,base_mb,vs_kd_pct");
+            sb.AppendLine("kind,model,teacher,method,batch,threads,images_per_s,min_images_per_s,max_images_per_s,spread_pct,step_ms,peak_mb,base_mb,vs_kd_pct,vs_alone_pct");
             foreach (var r in Results.Where(r => r.Case.Kind != BenchmarkKind.Leak))
             {
                 sb.AppendLine(string.Join(',', Kind(r.Case.Kind), r.Case.Kind == BenchmarkKind.Data ? "crop+flip+normalize" : r.Case.Model, r.Case.Teacher ?? "",
                     r.Case.Kind == BenchmarkKind.Data ? "" : r.Case.Method, r.BatchSize.ToString(C), r.Threads.ToString(C),
                     F(r.MedianImagesPerSecond), F(r.MinImagesPerSecond), F(r.MaxImagesPerSecond), F(r.SpreadPercent), F(r.MedianStepMilliseconds),
-                    F(Mb(r.PeakBytes)), F(Mb(r.BaselineBytes)), OverheadVersusKdPercent(r) is double v ? F(v) : ""));
+                    F(Mb(r.PeakBytes)), F(Mb(r.BaselineBytes)), OverheadVersusKdPercent(r) is double v ? F(v) : "",
+                    OverheadVersusAlonePercent(r) is double a ? F(a) : ""));
             }
         }
         if (Results.Any(r => r.Case.Kind == BenchmarkKind.Leak))
@@ -151,7 +168,7 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
                 imagesPerSecond = Nan(r.MedianImagesPerSecond), minImagesPerSecond = Nan(r.MinImagesPerSecond), maxImagesPerSecond = Nan(r.MaxImagesPerSecond),
                 spreadPercent = Nan(r.SpreadPercent), stepMilliseconds = Nan(r.MedianStepMilliseconds),
                 windowImagesPerSecond = r.WindowImagesPerSecond, peakMb = Mb(r.PeakBytes), baseMb = Mb(r.BaselineBytes),
-                vsKdPercent = OverheadVersusKdPercent(r), isolated = r.Isolated,
+                vsKdPercent = OverheadVersusKdPercent(r), vsAlonePercent = OverheadVersusAlonePercent(r), isolated = r.Isolated,
                 epochs = r.Epochs?.Select(e => new { epoch = e.Epoch, rssMb = Mb(e.ResidentBytes), inUseMb = Mb(e.TrimmedBytes), liveTensors = e.LiveTensors, managedMb = Mb(e.ManagedBytes), seconds = e.Seconds }),
                 leakGrowthPercent = r.GrowthAfterEpoch2Percent,
             }),
