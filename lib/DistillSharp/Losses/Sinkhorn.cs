@@ -44,16 +44,21 @@ public static class Sinkhorn
         // float64 inside: with C/ε near 1e5 (costs of 100 at ε = 1e-3) f + log K + g cancels to a few units, and in
         // float32 that sum would keep only about two digits.
         var logKernel = cost.detach().to(float64) / -epsilon;
-        double logA = -Math.Log(n), logB = -Math.Log(m);
         var g = zeros(m, dtype: float64, device: cost.device);
         var f = zeros(n, dtype: float64, device: cost.device);
+        // The loop's scalars are held for its whole length: TorchSharp otherwise makes a temporary Scalar per operator
+        // (the 1 of add's alpha, the marginals' logs), and under the test suite's allocation pressure such a temporary
+        // was seen reclaimed while libtorch still read it (a "toDouble" error on add).
+        using var one = 1.ToScalar();
+        using var logA = (-Math.Log(n)).ToScalar();
+        using var logB = (-Math.Log(m)).ToScalar();
         for (int i = 0; i < iterations; i++)
         {
             using var step = NewDisposeScope();
-            f = (logA - (logKernel + g.unsqueeze(0)).logsumexp(1)).MoveToOuterDisposeScope();
-            g = (logB - (logKernel + f.unsqueeze(1)).logsumexp(0)).MoveToOuterDisposeScope();
+            f = logKernel.add(g.unsqueeze(0), one).logsumexp(1).neg_().add_(logA).MoveToOuterDisposeScope();
+            g = logKernel.add(f.unsqueeze(1), one).logsumexp(0).neg_().add_(logB).MoveToOuterDisposeScope();
         }
-        return (f.unsqueeze(1) + logKernel + g.unsqueeze(0)).exp().to(cost.dtype).MoveToOuterDisposeScope();
+        return logKernel.add(f.unsqueeze(1), one).add_(g.unsqueeze(0), one).exp_().to(cost.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>
