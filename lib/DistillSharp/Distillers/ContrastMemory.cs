@@ -8,7 +8,8 @@ namespace DistillSharp.Distillers;
 /// CRD's momentum memory bank over the whole training set, one bank per side (RepDistiller's
 /// <c>ContrastMemory</c>, with the same buffer names so its state can be exchanged): <c>memory_v1</c> holds
 /// student embeddings, <c>memory_v2</c> teacher embeddings, and <c>params</c> = (K, τ, Z_v1, Z_v2, μ).
-/// The student anchor is scored against teacher rows and the teacher anchor against student rows.
+/// The student anchor is scored against teacher rows and the teacher anchor against student rows. CRD scores through
+/// <see cref="Score"/>; WCoRD reads the rows (<see cref="Rows"/>) with its own critic and then calls <see cref="Update"/>.
 /// </summary>
 public sealed class ContrastMemory : nn.Module
 {
@@ -76,12 +77,8 @@ public sealed class ContrastMemory : nn.Module
     /// <param name="contrastIndices">[B, K + 1], column 0 equal to <paramref name="indices"/>.</param>
     public (Tensor Student, Tensor Teacher) Score(Tensor studentEmbedding, Tensor teacherEmbedding, Tensor indices, Tensor contrastIndices)
     {
-        long batch = studentEmbedding.shape[0];
-        long columns = contrastIndices.shape[1];
         using var scope = NewDisposeScope();
-        var flat = contrastIndices.reshape(-1);
-        var teacherRows = TeacherMemory.index_select(0, flat).view(batch, columns, Dim);
-        var studentRows = StudentMemory.index_select(0, flat).view(batch, columns, Dim);
+        var (studentRows, teacherRows) = Rows(contrastIndices);
         var hStudent = ContrastiveRepresentation.Scores(teacherRows, studentEmbedding, Temperature);
         var hTeacher = ContrastiveRepresentation.Scores(studentRows, teacherEmbedding, Temperature);
 
@@ -98,12 +95,39 @@ public sealed class ContrastMemory : nn.Module
                 z2 = ContrastiveRepresentation.NormalizationConstant(hTeacher, NumData);
                 Params[ParamZ2] = z2;
             }
-            UpdateSlots(StudentMemory, indices, studentEmbedding);
-            UpdateSlots(TeacherMemory, indices, teacherEmbedding);
         }
+        Update(indices, studentEmbedding, teacherEmbedding);
         var pStudent = (hStudent / z1).MoveToOuterDisposeScope();
         var pTeacher = (hTeacher / z2).MoveToOuterDisposeScope();
         return (pStudent, pTeacher);
+    }
+
+    /// <summary>
+    /// The rows of both banks at <paramref name="contrastIndices"/> [B, K + 1]: (student bank, teacher bank), each
+    /// [B, K + 1, D], copies without gradient (WCoRD scores them with its own critic).
+    /// </summary>
+    public (Tensor Student, Tensor Teacher) Rows(Tensor contrastIndices)
+    {
+        long batch = contrastIndices.shape[0];
+        long columns = contrastIndices.shape[1];
+        using var scope = NewDisposeScope();
+        var flat = contrastIndices.reshape(-1);
+        var studentRows = StudentMemory.index_select(0, flat).view(batch, columns, Dim);
+        var teacherRows = TeacherMemory.index_select(0, flat).view(batch, columns, Dim);
+        return (studentRows.MoveToOuterDisposeScope(), teacherRows.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Moves the slots <paramref name="indices"/> of both banks toward the new embeddings,
+    /// <c>m ← normalize(μ·m + (1 − μ)·e)</c> (<see cref="ContrastiveRepresentation.MomentumUpdate"/>), under no_grad.
+    /// Call it after scoring: the batch is scored against the banks as they were.
+    /// </summary>
+    public void Update(Tensor indices, Tensor studentEmbedding, Tensor teacherEmbedding)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        UpdateSlots(StudentMemory, indices, studentEmbedding);
+        UpdateSlots(TeacherMemory, indices, teacherEmbedding);
     }
 
     private void UpdateSlots(Tensor memory, Tensor indices, Tensor embeddings)

@@ -29,6 +29,12 @@ public static class DistillerRegistry
             OnTheFlyNativeEnsembleDistiller.Parameters, (c, s) => new OnTheFlyNativeEnsembleDistiller(c, s)),
         new(MultiBranchDiversityDistiller.Name, "Li et al. 2020: ONE with a feature fusion gate and classifier diversification, no teacher", false,
             MultiBranchDiversityDistiller.Parameters, (c, s) => new MultiBranchDiversityDistiller(c, s)),
+        new(WassersteinContrastiveDistiller.Name, "Chen et al. 2021: Wasserstein contrastive distillation, global dual critic and local Sinkhorn transport (WCoRD)", true,
+            WassersteinContrastiveDistiller.Parameters, (c, s) => new WassersteinContrastiveDistiller(c, s, WassersteinContrastiveDistiller.Name)),
+        new(WassersteinContrastiveDistiller.GlobalName, "WCoRD's global term alone: the dual form, a Lipschitz contrastive critic over a memory bank", true,
+            WassersteinContrastiveDistiller.GlobalParameters, (c, s) => new WassersteinContrastiveDistiller(c, s, WassersteinContrastiveDistiller.GlobalName)),
+        new(WassersteinContrastiveDistiller.LocalName, "WCoRD's local term alone: the primal form, Sinkhorn transport within the batch", true,
+            WassersteinContrastiveDistiller.LocalParameters, (c, s) => new WassersteinContrastiveDistiller(c, s, WassersteinContrastiveDistiller.LocalName)),
     ];
 
     /// <summary>The registered names.</summary>

@@ -17,24 +17,34 @@ public sealed record TrainingProfile(
     string Name, string Description, string Dataset, int? TrainSubset, int? TestSubset, TrainingOptions Options,
     string Teacher, string Student, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> MethodDefaults)
 {
-    /// <summary>CI's profile: a few hundred Fashion-MNIST images, one epoch, small negatives for CRD.</summary>
+    /// <summary>CI's profile: a few hundred Fashion-MNIST images, one epoch, small negatives for CRD and WCoRD.</summary>
     public static readonly TrainingProfile Smoke = new(
         "smoke", "a few hundred Fashion-MNIST images, 1 epoch: checks that everything runs (seconds)",
         "fashion-mnist", 512, 256,
         new TrainingOptions { Epochs = 1, BatchSize = 64, LearningRate = 0.05, Schedule = "constant", Milestones = [], WeightDecay = 5e-4 },
         "resnet20", "resnet8",
-        new Dictionary<string, IReadOnlyDictionary<string, double>> { ["crd"] = new Dictionary<string, double> { ["nce_k"] = 256 } });
+        new Dictionary<string, IReadOnlyDictionary<string, double>>
+        {
+            ["crd"] = new Dictionary<string, double> { ["nce_k"] = 256 },
+            ["wcord"] = new Dictionary<string, double> { ["nce_k"] = 256 },
+            ["wcord-global"] = new Dictionary<string, double> { ["nce_k"] = 256 },
+        });
 
     /// <summary>
     /// The classroom profile: 10,000 Fashion-MNIST training images and the full test set, 5 epochs with a cosine
-    /// schedule, minutes on 2 CPU cores. CRD's negatives are cut to 4096 (from 16384) to fit a CPU.
+    /// schedule, minutes on 2 CPU cores. CRD's and WCoRD's negatives are cut to 4096 (from 16384) to fit a CPU.
     /// </summary>
     public static readonly TrainingProfile Cpu = new(
         "cpu", "10,000 Fashion-MNIST images, 5 epochs, cosine schedule: minutes on 2 CPU cores",
         "fashion-mnist", 10000, null,
         new TrainingOptions { Epochs = 5, BatchSize = 64, LearningRate = 0.05, Schedule = "cosine", Milestones = [], WeightDecay = 5e-4 },
         "resnet20", "resnet8",
-        new Dictionary<string, IReadOnlyDictionary<string, double>> { ["crd"] = new Dictionary<string, double> { ["nce_k"] = 4096 } });
+        new Dictionary<string, IReadOnlyDictionary<string, double>>
+        {
+            ["crd"] = new Dictionary<string, double> { ["nce_k"] = 4096 },
+            ["wcord"] = new Dictionary<string, double> { ["nce_k"] = 4096 },
+            ["wcord-global"] = new Dictionary<string, double> { ["nce_k"] = 4096 },
+        });
 
     /// <summary>
     /// RepDistiller's CIFAR-100 recipe: 240 epochs, batch 64, SGD 0.9, weight decay 5e-4, lr 0.05 (0.01 for

@@ -58,4 +58,24 @@ public sealed class ClassNegativeSamplerTests
         using var b = sampler.Sample(idx, y, 8, new Generator(11));
         Assert.Equal(a.data<long>().ToArray(), b.data<long>().ToArray());
     }
+
+    [Theory]
+    [InlineData(20, 5, 30)]   // without replacement
+    [InlineData(3, 2, 50)]    // with replacement
+    public void NegativesNeverIncludeThePositivesOwnIndex(int perClass, int classes, int negatives)
+    {
+        using var labels = Labels(perClass, classes);
+        using var sampler = new ClassNegativeSampler(labels, classes);
+        long total = perClass * classes;
+        using var idx = arange(total);
+        using var gen = new Generator(17);
+        for (int draw = 0; draw < 20; draw++)
+        {
+            using var contrast = sampler.Sample(idx, labels, negatives, gen);
+            using var positives = contrast.narrow(1, 0, 1);
+            Assert.True(positives.squeeze(1).eq(idx).all().item<bool>());
+            using var others = contrast.narrow(1, 1, negatives);
+            Assert.False(others.eq(positives).any().item<bool>(), $"draw {draw}: a negative is its row's positive");
+        }
+    }
 }

@@ -6,7 +6,6 @@ using DistillSharp.Tests.Models;
 using DistillSharp.Tests.Support;
 using DistillSharp.Training;
 using TorchSharp;
-using BatchNorm2d = TorchSharp.Modules.BatchNorm2d;
 using DataLoader = DistillSharp.Data.DataLoader;
 using static TorchSharp.torch;
 
@@ -25,24 +24,6 @@ public sealed class MimkdDistillerTests : IDisposable
 
     // ---- The golden step ----
 
-    /// <summary>
-    /// The reference's teacher calibration: running statistics set to the batch's by one train-mode pass at momentum 1,
-    /// then eval mode (the formula fill's own statistics make the teacher's features nearly constant across images).
-    /// </summary>
-    private static void Calibrate(ZooModel teacher, Tensor images)
-    {
-        var norms = teacher.modules().OfType<BatchNorm2d>().ToArray();
-        foreach (var bn in norms) bn.momentum = 1.0;
-        teacher.train();
-        using (no_grad())
-        using (var scope = NewDisposeScope())
-        {
-            teacher.forward(images);
-        }
-        foreach (var bn in norms) bn.momentum = 0.1;
-        teacher.eval();
-    }
-
     private static (Distiller Distiller, Batch Batch) GoldenSetting(JsonElement g)
     {
         int classes = g.GetProperty("classes").GetInt32();
@@ -51,7 +32,7 @@ public sealed class MimkdDistillerTests : IDisposable
         FormulaFill.Apply(teacher);
         FormulaFill.Apply(student);
         var images = FormulaFill.Input(g.GetProperty("input").Longs());
-        Calibrate(teacher, images);
+        TeacherCalibration.Apply(teacher, images);
         var labels = tensor(g.GetProperty("labels").Longs());
         var parameters = g.GetProperty("parameters").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
         var context = new DistillerContext(student, teacher, labels.shape[0], labels, classes, 3, 32, 0);
