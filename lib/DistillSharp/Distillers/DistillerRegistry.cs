@@ -23,6 +23,10 @@ public static class DistillerRegistry
             ContrastiveRepresentationDistiller.Parameters, (c, s) => new ContrastiveRepresentationDistiller(c, s)),
         new(MutualInformationDistiller.Name, "Shrivastava et al. 2021: Jensen-Shannon mutual information, global and local (MIMKD)", true,
             MutualInformationDistiller.Parameters, (c, s) => new MutualInformationDistiller(c, s)),
+        new(FeatureOverhaulDistiller.Name, "Heo et al. 2019: overhaul of feature distillation (connectors, BN margins, partial L2 on pre-ReLU features)", true,
+            FeatureOverhaulDistiller.Parameters, (c, s) => new FeatureOverhaulDistiller(c, s)),
+        new(LipschitzDistiller.Name, "Shang et al. 2021: Lipschitz continuity guided distillation (LONDON), on top of OFD", true,
+            LipschitzDistiller.Parameters, (c, s) => new LipschitzDistiller(c, s)),
     ];
 
     /// <summary>The registered names.</summary>
