@@ -104,4 +104,21 @@ public static class Lipschitz
         var teacher = SpectralNorm(TransmittingMatrix(teacherA.detach(), teacherB.detach()), iterations, teacherStart);
         return (student - teacher).square().mean().MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// One network's transmitting-matrix spectral norms between consecutive stages,
+    /// <c>σ_i = σ(TM(F_i, F_(i+1)))</c> for i = 0..N−2 (ones as the start), per image: the factors LONDON matches.
+    /// Their product <c>Π_i σ_i</c> is the per-image Lipschitz estimate the notebook follows over training.
+    /// </summary>
+    /// <param name="stages">The stage features F_0..F_(N−1), each [B, C_i, H_i, W_i], spatial sizes not increasing.</param>
+    /// <param name="iterations">Power iterations.</param>
+    /// <returns>[B, N−1].</returns>
+    public static Tensor StageValues(IReadOnlyList<Tensor> stages, int iterations)
+    {
+        if (stages.Count < 2) throw new DistillSharpException($"stage values need at least two stages; got {stages.Count}.");
+        using var scope = NewDisposeScope();
+        var values = Enumerable.Range(0, stages.Count - 1)
+            .Select(i => SpectralNorm(TransmittingMatrix(stages[i], stages[i + 1]), iterations)).ToArray();
+        return stack(values, 1).MoveToOuterDisposeScope();
+    }
 }

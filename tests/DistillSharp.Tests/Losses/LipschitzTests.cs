@@ -195,4 +195,20 @@ public sealed class LipschitzTests
         Assert.True(sa.grad!.abs().sum().item<double>() > 0);
         Assert.Null(ta.grad);   // the teacher's maps are constants
     }
+
+    [Fact]
+    public void StageValuesAreTheSpectralNormsOfConsecutiveStagesTransmittingMatrices()
+    {
+        using var scope = NewDisposeScope();
+        var stages = new[] { Random([2, 3, 8, 8], 31), Random([2, 4, 4, 4], 32), Random([2, 6, 2, 2], 33) };
+        var values = Lipschitz.StageValues(stages, 200);
+        Assert.Equal(new long[] { 2, 2 }, values.shape);
+        for (int i = 0; i < 2; i++)
+        for (int b = 0; b < 2; b++)
+        {
+            double exact = linalg.svdvals(Lipschitz.TransmittingMatrix(stages[i], stages[i + 1])[b])[0].item<double>();
+            Assert.Equal(exact, values[b, i].item<double>(), 6);
+        }
+        Assert.Throws<DistillSharpException>(() => Lipschitz.StageValues(stages[..1], 3));
+    }
 }
