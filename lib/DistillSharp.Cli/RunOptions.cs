@@ -26,6 +26,7 @@ internal sealed class RunOptions
     public NumberOption Momentum { get; } = new("--momentum", "SGD momentum (0.9)", TrainingOptions.MomentumRange);
     public NumberOption WeightDecay { get; } = new("--weight-decay", "Weight decay (5e-4), on the student and the method's parts only", TrainingOptions.WeightDecayRange);
     public Option<bool> Nesterov { get; } = new("--nesterov") { Description = "Use Nesterov momentum." };
+    public Option<bool> ResetMomentum { get; } = new("--reset-momentum") { Description = "Restart momentum at each multistep milestone (OFD's and LONDON's code make a new optimizer there)." };
     public NumberOption Seed { get; } = new("--seed", "Seed for weights, shuffling, augmentation and the method's draws (1)", TrainingOptions.SeedRange);
     public Option<string> Device { get; } = CommonOptions.Device();
     public Option<string?> Out { get; } = new("--out") { Description = "Run folder (default: runs/DATASET/METHOD_STUDENT_seedN)." };
@@ -37,7 +38,7 @@ internal sealed class RunOptions
         foreach (var o in new Option[]
         {
             Profile, Dataset, DataDir, Subset.Option, TestSubset.Option, FullData, Epochs.Option, BatchSize.Option, Lr.Option, Schedule, Milestones,
-            LrDecay.Option, Warmup.Option, Momentum.Option, WeightDecay.Option, Nesterov, Seed.Option, Device, Out, Resume, Amend,
+            LrDecay.Option, Warmup.Option, Momentum.Option, WeightDecay.Option, Nesterov, ResetMomentum, Seed.Option, Device, Out, Resume, Amend,
         })
         {
             command.Add(o);
@@ -69,6 +70,7 @@ internal sealed class RunOptions
             Momentum = Momentum.Value(parse) ?? o.Momentum,
             WeightDecay = WeightDecay.Value(parse) ?? o.WeightDecay,
             Nesterov = parse.GetValue(Nesterov) || o.Nesterov,
+            ResetMomentumAtMilestones = parse.GetValue(ResetMomentum) || o.ResetMomentumAtMilestones,
             Seed = Seed.LongValue(parse) ?? o.Seed,
         };
         o.Validate();

@@ -35,6 +35,10 @@ public static class DistillerRegistry
             WassersteinContrastiveDistiller.GlobalParameters, (c, s) => new WassersteinContrastiveDistiller(c, s, WassersteinContrastiveDistiller.GlobalName)),
         new(WassersteinContrastiveDistiller.LocalName, "WCoRD's local term alone: the primal form, Sinkhorn transport within the batch", true,
             WassersteinContrastiveDistiller.LocalParameters, (c, s) => new WassersteinContrastiveDistiller(c, s, WassersteinContrastiveDistiller.LocalName)),
+        new(FeatureOverhaulDistiller.Name, "Heo et al. 2019: overhaul of feature distillation (connectors, BN margins, partial L2 on pre-ReLU features)", true,
+            FeatureOverhaulDistiller.Parameters, (c, s) => new FeatureOverhaulDistiller(c, s)),
+        new(LipschitzDistiller.Name, "Shang et al. 2021: Lipschitz continuity guided distillation (LONDON), on top of OFD", true,
+            LipschitzDistiller.Parameters, (c, s) => new LipschitzDistiller(c, s)),
     ];
 
     /// <summary>The registered names.</summary>

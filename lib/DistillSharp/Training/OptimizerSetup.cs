@@ -61,6 +61,21 @@ public sealed class OptimizerSetup : IDisposable
         foreach (var group in Optimizer.ParamGroups) group.LearningRate = lr * factors[i++];
     }
 
+    /// <summary>
+    /// Clears every momentum buffer, so the next step starts momentum afresh: with dampening 0 (as here) SGD's first
+    /// step sets the buffer to the gradient, which a zero buffer also gives, so the steps that follow are those of a
+    /// new optimizer over the same groups.
+    /// </summary>
+    public void ResetMomentum()
+    {
+        using var guard = torch.no_grad();
+        if (Optimizer is not OptimizerHelper helper) throw new InvalidOperationException("the run's optimizer keeps no state to reset");
+        foreach (var state in helper.state_dict().State)
+        {
+            if (state is SGD.State sgd) sgd.momentum_buffer?.zero_();
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose() => Optimizer.Dispose();
 }

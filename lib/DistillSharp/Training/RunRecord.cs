@@ -114,6 +114,7 @@ public sealed record RunRecord(IReadOnlyList<RunSegment> Segments)
         result["momentum"] = F(o.Momentum);
         result["weight-decay"] = F(o.WeightDecay);
         result["nesterov"] = o.Nesterov ? "true" : "false";
+        result["reset-momentum"] = o.ResetMomentumAtMilestones ? "true" : "false";
         result["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture);
         IReadOnlyDictionary<string, double> parameters = spec.MethodParameters;
         if (DistillerRegistry.Names.Contains(spec.Method))

@@ -117,6 +117,7 @@ public sealed class Trainer
             cancel.ThrowIfCancellationRequested();
             var epochClock = Stopwatch.StartNew();
             distiller.BeginEpoch(epoch, options.Epochs);
+            if (options.ResetMomentumAtMilestones && options.Milestones.Contains(epoch - 1)) optimizer.ResetMomentum();
             distiller.train();
             var sums = new Dictionary<string, double>();
             double correct1 = 0, correct5 = 0, totalLoss = 0;

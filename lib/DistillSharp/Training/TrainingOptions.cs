@@ -5,7 +5,7 @@ namespace DistillSharp.Training;
 /// The valid values (<see cref="Validate"/>; the command line checks the same ranges as it parses): epochs a whole
 /// number in [1, 100000], batch size in [1, 65536], learning rate in (0, 10], multistep decay in (0, 1], warm-up
 /// epochs in [0, epochs], milestones in [1, 100000] and increasing, momentum in [0, 1), weight decay in [0, 1], seed a
-/// whole number in [0, 4294967295].
+/// whole number in [0, 4294967295]; a momentum reset at milestones needs the multistep schedule.
 /// </remarks>
 public sealed record TrainingOptions
 {
@@ -48,6 +48,12 @@ public sealed record TrainingOptions
     public double WeightDecay { get; init; } = 5e-4;
     /// <summary>Nesterov momentum.</summary>
     public bool Nesterov { get; init; }
+    /// <summary>
+    /// Restart SGD's momentum at each multistep milestone: every momentum buffer is cleared before the first step at
+    /// the decayed rate, as a new optimizer would start (the official OFD and LONDON CIFAR code builds a new optimizer
+    /// at each learning-rate step). Needs the multistep schedule.
+    /// </summary>
+    public bool ResetMomentumAtMilestones { get; init; }
     /// <summary>The run's seed: weights, shuffles, augmentation and the method's draws derive from it.</summary>
     public long Seed { get; init; } = 1;
 
@@ -68,6 +74,10 @@ public sealed record TrainingOptions
         WeightDecayRange.Check("--weight-decay", WeightDecay);
         SeedRange.Check("--seed", Seed);
         if (Nesterov && Momentum == 0) throw new DistillSharpException("--nesterov needs a momentum above 0.");
+        if (ResetMomentumAtMilestones && Schedule != "multistep")
+        {
+            throw new DistillSharpException($"--reset-momentum restarts momentum at the multistep milestones; the schedule is '{Schedule}'.");
+        }
         _ = CreateSchedule();
     }
 }
