@@ -179,25 +179,6 @@ public static class TrainingCharts
     public static string TemperatureLabel(double temperature) =>
         "T = " + temperature.ToString("G", CultureInfo.InvariantCulture);
 
-    /// <summary>
-    /// Any named series of (x, y) points as lines with markers, in the library's style (title, both axes titled, a
-    /// legend): for curves that are not per-epoch metrics, such as an estimate's error against its iterations.
-    /// </summary>
-    public static GenericChart Series(IReadOnlyList<ChartSeries> series, string title, string xAxis, string yAxis)
-    {
-        ChartStyle.CheckLabels(nameof(Series), series.Select(s => s.Label).ToList());
-        foreach (var s in series)
-        {
-            if (s.X.Count != s.Y.Count) throw new DistillSharpException($"{nameof(Series)}: series '{s.Label}' has {s.X.Count} x values and {s.Y.Count} y values.");
-        }
-        var traces = series.Select(s => CSharpChart.Line<double, double, string>(
-            x: s.X.ToList(), y: s.Y.ToList(),
-            ShowMarkers: new Optional<bool>(true, true),
-            Name: new Optional<string>(s.Label, true),
-            ShowLegend: new Optional<bool>(true, true)));
-        return ChartStyle.Titled(CSharpChart.Combine(traces), title, xAxis, yAxis);
-    }
-
     private static GenericChart Line(IEnumerable<int> x, IEnumerable<double> y, string name) =>
         CSharpChart.Line<int, double, string>(
             x: x.ToList(), y: y.ToList(),
@@ -205,9 +186,3 @@ public static class TrainingCharts
             Name: new Optional<string>(name, true),
             ShowLegend: new Optional<bool>(true, true));
 }
-
-/// <summary>One series of <see cref="TrainingCharts.Series"/>: its legend name and its points.</summary>
-/// <param name="Label">The legend name.</param>
-/// <param name="X">The x values.</param>
-/// <param name="Y">The y values, one per x.</param>
-public sealed record ChartSeries(string Label, IReadOnlyList<double> X, IReadOnlyList<double> Y);

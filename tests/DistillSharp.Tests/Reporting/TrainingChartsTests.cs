@@ -45,21 +45,6 @@ public sealed class TrainingChartsTests
     }
 
     [Fact]
-    public void SeriesHaveOneTitledLinePerSeriesWithTheirPoints()
-    {
-        var chart = TrainingCharts.Series(
-            [new ChartSeries("a", [1, 2, 4], [0.5, -1, 3]), new ChartSeries("b", [0, 1], [2, 2])], "Points", "x (units)", "y (units)");
-        var traces = Traces(chart);
-        Assert.Equal(new[] { "a", "b" }, traces.Select(t => t.GetProperty("name").GetString()));
-        Assert.Equal(new double[] { 1, 2, 4 }, traces[0].GetProperty("x").Doubles());
-        Assert.Equal(new[] { 0.5, -1, 3 }, traces[0].GetProperty("y").Doubles());
-        Assert.Equal(new double[] { 2, 2 }, traces[1].GetProperty("y").Doubles());
-        Assert.Equal(("Points", "x (units)", "y (units)"), (Title(chart), AxisTitle(chart, "xaxis"), AxisTitle(chart, "yaxis")));
-        Assert.Throws<DistillSharpException>(() => TrainingCharts.Series([new ChartSeries("a", [1, 2], [1])], "t", "x", "y"));
-        Assert.Throws<DistillSharpException>(() => TrainingCharts.Series([new ChartSeries("a", [1], [1]), new ChartSeries("a", [1], [1])], "t", "x", "y"));
-    }
-
-    [Fact]
     public void LearningRateHasOneLinePerRunWithTheRecordedRates()
     {
         var chart = TrainingCharts.LearningRate([Teacher, Kd]);
