@@ -4,7 +4,7 @@
 The networks are the independent transcriptions of zoo_reference.py (RepDistiller's CIFAR definitions, torchvision's
 ResNet layout). Run with Debian's PyTorch 1.13 (/usr/bin/python3); the C# tests call it:
 
-  weights_reference.py save MODEL CLASSES SIZE DIR [zip]
+  weights_reference.py save MODEL CLASSES SIZE DIR [zip|all [CHANNELS]]
       builds MODEL with fixed random weights and batch-norm statistics, and writes into DIR:
         zip.pt          torch.save(state_dict) (zip format, PyTorch >= 1.6)
         legacy.pt       the same with _use_new_zipfile_serialization=False (the pre-1.6 format)
@@ -35,9 +35,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from zoo_reference import ZOO  # noqa: E402
 
 
-def build(name, classes):
+def build(name, classes, channels=3):
     torch.manual_seed(17)
-    model = ZOO[name](classes, 3)
+    model = ZOO[name](classes, channels)
     gen = torch.Generator().manual_seed(1717)
     with torch.no_grad():
         for p in model.parameters():
@@ -84,10 +84,10 @@ def save_safetensors(path, state):
             f.write(b)
 
 
-def save(name, classes, size, folder, formats):
-    model = build(name, classes)
+def save(name, classes, size, folder, formats, channels):
+    model = build(name, classes, channels)
     gen = torch.Generator().manual_seed(99)
-    x = torch.randn(2, 3, size, size, generator=gen)
+    x = torch.randn(2, channels, size, size, generator=gen)
     state = model.state_dict()
     torch.save(state, os.path.join(folder, "zip.pt"))
     write_f32(os.path.join(folder, "input.bin"), x)
@@ -156,7 +156,8 @@ def malicious(folder, marker):
 def main():
     command = sys.argv[1]
     if command == "save":
-        save(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6] if len(sys.argv) > 6 else "all")
+        save(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6] if len(sys.argv) > 6 else "all",
+             int(sys.argv[7]) if len(sys.argv) > 7 else 3)
     elif command == "check":
         check(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6])
     elif command == "malicious":
