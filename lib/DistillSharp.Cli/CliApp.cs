@@ -32,6 +32,8 @@ public static class CliApp
         root.Add(RunCommand.Create());
         root.Add(SweepCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(WeightsCommands.Import());
+        root.Add(WeightsCommands.Export());
         return root;
     }
 

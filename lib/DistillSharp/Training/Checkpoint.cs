@@ -98,6 +98,34 @@ public static class Checkpoint
         });
     }
 
+    /// <summary>
+    /// Writes a checkpoint that holds one zoo network and no training state (an imported teacher): the header and the
+    /// student section, then the checksum. <see cref="LoadModel"/> reads it, so it serves as <c>--teacher</c> and for
+    /// <c>distill eval</c>; it cannot resume a run.
+    /// </summary>
+    public static void SaveModel(string path, CheckpointHeader header, ZooModel model)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(model);
+        var student = Bytes(w => model.save(w));
+        var body = Bytes(w =>
+        {
+            w.Write(Magic);
+            w.Write(FormatVersion);
+            w.Write(JsonSerializer.Serialize(header with { HasStudent = true }, Json));
+            w.Write(1);
+            w.Write(StudentSection);
+            w.Write((long)student.Length);
+            w.Write(student);
+        });
+        var hash = SHA256.HashData(body);
+        AtomicFile.Write(path, stream =>
+        {
+            stream.Write(body);
+            stream.Write(hash);
+        });
+    }
+
     /// <summary>Reads only the header (after verifying the whole file).</summary>
     public static CheckpointHeader ReadHeader(string path) => Read(path).Header;
 

@@ -1,0 +1,30 @@
+using static TorchSharp.torch;
+
+namespace DistillSharp.Weights;
+
+/// <summary>PyTorch's typed storage names (<c>torch.FloatStorage</c> ...) and the element types they hold.</summary>
+internal static class TorchDTypes
+{
+    private static readonly Dictionary<string, (ScalarType Type, int Size)> ByStorage = new()
+    {
+        ["DoubleStorage"] = (ScalarType.Float64, 8),
+        ["FloatStorage"] = (ScalarType.Float32, 4),
+        ["HalfStorage"] = (ScalarType.Float16, 2),
+        ["BFloat16Storage"] = (ScalarType.BFloat16, 2),
+        ["LongStorage"] = (ScalarType.Int64, 8),
+        ["IntStorage"] = (ScalarType.Int32, 4),
+        ["ShortStorage"] = (ScalarType.Int16, 2),
+        ["CharStorage"] = (ScalarType.Int8, 1),
+        ["ByteStorage"] = (ScalarType.Byte, 1),
+        ["BoolStorage"] = (ScalarType.Bool, 1),
+    };
+
+    /// <summary>The storage class names a pickle may name.</summary>
+    public static IReadOnlySet<string> StorageNames { get; } = ByStorage.Keys.ToHashSet();
+
+    /// <summary>The element type of storage class <paramref name="name"/>.</summary>
+    public static ScalarType Of(string name) => ByStorage[name].Type;
+
+    /// <summary>Bytes per element of <paramref name="type"/>.</summary>
+    public static int SizeOf(ScalarType type) => ByStorage.Values.First(v => v.Type == type).Size;
+}
