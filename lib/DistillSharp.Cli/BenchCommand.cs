@@ -45,11 +45,16 @@ internal static class BenchCommand
         var subset = new NumberOption("--subset", "Training images of the leak check (at least one batch)", RunSpec.SubsetRange, 1024);
         var dataset = new Option<string>("--dataset") { Description = "The leak check's data: synthetic, or a dataset such as fashion-mnist.", DefaultValueFactory = _ => "synthetic" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Data folder for a real dataset, the only one read when given (else $DISTILL_DATA, likewise; else ./data, then /usr/share/datasets)." };
+        var teacherPrecision = new Option<string>("--teacher-precision")
+        {
+            Description = $"Number format of the pairs' teachers: {string.Join(" | ", TeacherPrecision.Choices)} (auto = bf16 on a CPU with AMX-BF16 or AVX512-BF16).",
+            DefaultValueFactory = _ => TeacherPrecision.Fp32,
+        };
         var worker = new Option<bool>("--worker") { Description = "Internal: measure one request read from standard input.", Hidden = true };
         var command = new Command("bench", "Measure training, evaluation and data-pipeline speed and peak memory (or, with --leak-check, memory per epoch).")
         {
             models, methods, batch.Option, warmup.Option, steps.Option, windows.Option, threads.Option, format, parameters, inProcess, leak,
-            epochs.Option, subset.Option, dataset, dataDir, worker,
+            epochs.Option, subset.Option, dataset, dataDir, teacherPrecision, worker,
         };
         command.SetAction(parse =>
         {
@@ -74,7 +79,7 @@ internal static class BenchCommand
                 BatchSize = batch.IntValue(parse)!.Value, WarmupSteps = warmup.IntValue(parse)!.Value, StepsPerWindow = steps.IntValue(parse)!.Value,
                 Windows = windows.IntValue(parse)!.Value, Threads = threads.IntValue(parse), MethodParameters = given,
                 Epochs = epochs.IntValue(parse)!.Value, LeakImages = subset.IntValue(parse)!.Value, LeakDataset = parse.GetRequiredValue(dataset),
-                DataDir = parse.GetValue(dataDir),
+                DataDir = parse.GetValue(dataDir), TeacherPrecision = TeacherPrecision.Check(parse.GetRequiredValue(teacherPrecision)),
             };
             settings.Validate();
             var cases = leakCheck ? BenchmarkCase.LeakChecks(modelList, methodList) : BenchmarkCase.Defaults(modelList, methodList);

@@ -32,6 +32,7 @@ internal sealed class RunOptions
     public Option<string?> Out { get; } = new("--out") { Description = "Run folder (default: runs/DATASET/METHOD_STUDENT_seedN)." };
     public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the run folder's last checkpoint (options must match the run's, except --epochs, which extends it)." };
     public Option<bool> Amend { get; } = new("--amend") { Description = "With --resume: continue with changed options, recorded in config.json as a new segment from the next epoch." };
+    public Option<string?> TeacherPrecision { get; } = new("--teacher-precision") { Description = $"Number format of a teacher in eval mode: {string.Join(" | ", Training.TeacherPrecision.Choices)} (auto = bf16 on a CPU with AMX-BF16 or AVX512-BF16; default fp32)." };
 
     public void AddTo(Command command)
     {
@@ -39,6 +40,7 @@ internal sealed class RunOptions
         {
             Profile, Dataset, DataDir, Subset.Option, TestSubset.Option, FullData, Epochs.Option, BatchSize.Option, Lr.Option, Schedule, Milestones,
             LrDecay.Option, Warmup.Option, Momentum.Option, WeightDecay.Option, Nesterov, ResetMomentum, Seed.Option, Device, Out, Resume, Amend,
+            TeacherPrecision,
         })
         {
             command.Add(o);
@@ -88,6 +90,7 @@ internal sealed class RunOptions
             Options = o,
             MethodParameters = merged,
             Device = parse.GetRequiredValue(Device),
+            TeacherPrecision = Training.TeacherPrecision.Check(parse.GetValue(TeacherPrecision) ?? spec.TeacherPrecision),
         };
     }
 

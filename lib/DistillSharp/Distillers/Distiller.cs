@@ -142,12 +142,56 @@ public abstract class Distiller : nn.Module
             ? teacher.named_buffers().Select(b => (b.name, b.buffer)).ToArray()
             : [];
 
-    /// <summary>Runs the teacher without gradients. Its outputs are constants for the student's loss.</summary>
+    /// <summary>
+    /// Runs the teacher without gradients. Its outputs are constants for the student's loss. A bfloat16 teacher
+    /// (<see cref="TeacherPrecision"/>) gets its input converted to bfloat16 and returns float32 outputs; entries that
+    /// are one tensor in the bfloat16 output (the pooled vector and the last feature, shared pre-activation entries)
+    /// are one tensor in the converted output too.
+    /// </summary>
     protected ModelOutput TeacherForward(Tensor images, string method)
     {
         var t = teacher ?? throw new DistillSharpException($"method '{method}' needs a teacher: pass --teacher.");
         using var guard = no_grad();
-        return t.forward(images);
+        if (TeacherPrecision == ScalarType.Float32) return t.forward(images);
+        ModelOutput low;
+        using (var input = images.to(TeacherPrecision)) low = t.forward(input);
+        return ToFloat32(low);
+    }
+
+    /// <summary>
+    /// The element type the teacher runs in: float32, or bfloat16 after <see cref="UseTeacherPrecision"/> for a
+    /// teacher in eval mode.
+    /// </summary>
+    public ScalarType TeacherPrecision { get; private set; } = ScalarType.Float32;
+
+    /// <summary>
+    /// Converts the teacher to <paramref name="type"/> (float32 or bfloat16, <see cref="Training.TeacherPrecision"/>)
+    /// as a whole, weights and buffers. A teacher in train mode (<see cref="TeacherInTrainMode"/>) stays float32, as
+    /// does a distiller without a teacher. Returns the type the teacher now runs in.
+    /// </summary>
+    public ScalarType UseTeacherPrecision(ScalarType type)
+    {
+        if (type != ScalarType.Float32 && type != ScalarType.BFloat16)
+        {
+            throw new ArgumentException($"a teacher runs in float32 or bfloat16, not {type}", nameof(type));
+        }
+        if (teacher is null || TeacherInTrainMode || type == TeacherPrecision) return TeacherPrecision;
+        teacher.to(type);
+        TeacherPrecision = type;
+        return type;
+    }
+
+    private static ModelOutput ToFloat32(ModelOutput low)
+    {
+        var converted = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+        Tensor F(Tensor x)
+        {
+            if (!converted.TryGetValue(x, out var y)) converted[x] = y = x.to(ScalarType.Float32);
+            return y;
+        }
+        var result = new ModelOutput(F(low.Logits), low.Features.Select(F).ToArray(), low.PreActFeatures.Select(F).ToArray(), F(low.Pooled));
+        foreach (var x in converted.Keys) x.Dispose();
+        return result;
     }
 
     /// <summary>Sets training mode on the networks and the method's parts; the teacher follows <see cref="TeacherInTrainMode"/>.</summary>

@@ -43,6 +43,7 @@ public static class Experiment
     {
         // Everything that can be checked without data is checked first, so a typo costs no loading time.
         spec.Options.Validate();
+        TeacherPrecision.Check(spec.TeacherPrecision);
         var entry = DistillerRegistry.Get(spec.Method);
         var settings = new MethodSettings(spec.Method, entry.Parameters, spec.MethodParameters);
         if (!ModelZoo.Names.Contains(spec.Student)) _ = ModelZoo.Create(spec.Student, 10);   // throws with suggestions
@@ -72,6 +73,7 @@ public static class Experiment
         var context = new DistillerContext(student, teacher, data.Train.Count, data.Train.Labels, info.NumClasses, info.Channels, info.Height, spec.Options.Seed);
         using var distiller = DistillerRegistry.Create(spec.Method, context, spec.MethodParameters);
         distiller.MoveTo(device);
+        distiller.UseTeacherPrecision(TeacherPrecision.Resolve(spec.TeacherPrecision, device));
 
         var train = new DataLoader(data.Train, spec.Options.BatchSize, shuffle: true, spec.Options.Seed, Augmentation.Train(info), device);
         var test = new DataLoader(data.Test, Math.Max(spec.Options.BatchSize, 256), shuffle: false, spec.Options.Seed, Augmentation.Eval(info), device);

@@ -122,6 +122,7 @@ public sealed record RunRecord(IReadOnlyList<RunSegment> Segments)
             parameters = new MethodSettings(spec.Method, DistillerRegistry.Get(spec.Method).Parameters, spec.MethodParameters).Values;
         }
         foreach (var (k, v) in parameters) result[$"-P {k}"] = F(v);
+        if (spec.Teacher is not null) result["teacher-precision"] = spec.TeacherPrecision;
         return result;
     }
 }

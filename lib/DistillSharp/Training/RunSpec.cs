@@ -28,6 +28,11 @@ public sealed record RunSpec
     public string Device { get; init; } = "auto";
     /// <summary>The profile the defaults came from (for the record).</summary>
     public string Profile { get; init; } = "cpu";
+    /// <summary>
+    /// The teacher's number format, <c>fp32</c>, <c>bf16</c> or <c>auto</c> (<see cref="Training.TeacherPrecision"/>;
+    /// teachers in eval mode only). Default fp32.
+    /// </summary>
+    public string TeacherPrecision { get; init; } = Training.TeacherPrecision.Fp32;
 
     /// <summary>
     /// A spec from a profile's defaults, for <paramref name="method"/> (the student defaults to the profile's

@@ -98,6 +98,7 @@ public static class Benchmark
             info.Height, settings.Seed);
         var distiller = DistillerRegistry.Create(c.Method, context, MethodParameters(c.Method, settings, profile));
         distiller.MoveTo(torch.CPU);
+        distiller.UseTeacherPrecision(TeacherPrecision.Resolve(settings.TeacherPrecision, torch.CPU));
         return distiller;
     }
 

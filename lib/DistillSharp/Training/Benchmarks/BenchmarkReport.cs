@@ -53,7 +53,9 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
         yield return $"load:      {m.LoadAverage} at start, {LoadAtEnd} at end (1/5/15-minute averages)";
         var s = Settings;
         yield return $"setting:   batch {s.BatchSize} (eval {s.EvalBatchSize}), warm-up {s.WarmupSteps} steps, {s.Windows} windows x {s.StepsPerWindow} steps; " +
-            $"SGD momentum 0.9, weight decay 5e-4; method constants of the cpu profile{Overrides(s)}";
+            $"SGD momentum 0.9, weight decay 5e-4; method constants of the cpu profile{Overrides(s)}; " +
+            $"teacher {Training.TeacherPrecision.NameOf(Training.TeacherPrecision.Resolve(s.TeacherPrecision, torch.CPU))}" +
+            (s.TeacherPrecision == Training.TeacherPrecision.Auto ? " (auto)" : "");
         yield return Results.All(r => r.Isolated)
             ? "memory:    peak = VmHWM of the child process that ran the row alone; base = its resident size before the networks were built"
             : "memory:    peak = VmHWM of this process so far (rows share the process: later peaks include earlier rows)";

@@ -51,12 +51,16 @@ public sealed record BenchmarkSettings
     /// <summary>The data folder for a real leak-check dataset (null: the usual resolution).</summary>
     public string? DataDir { get; init; }
 
+    /// <summary>The teachers' number format for the pair rows: fp32, bf16 or auto (<see cref="Training.TeacherPrecision"/>).</summary>
+    public string TeacherPrecision { get; init; } = Training.TeacherPrecision.Fp32;
+
     /// <summary>The seed of the weights and the synthetic data.</summary>
     public long Seed { get; init; } = 1;
 
     /// <summary>Checks every value; a bad one is an error naming the option.</summary>
     public void Validate()
     {
+        Training.TeacherPrecision.Check(TeacherPrecision);
         if (BatchSize < 1) throw new DistillSharpException($"--batch-size must be at least 1; got {BatchSize}.");
         if (WarmupSteps < 0) throw new DistillSharpException($"--warmup must be 0 or more steps; got {WarmupSteps}.");
         if (StepsPerWindow < 1) throw new DistillSharpException($"--steps must be at least 1 step per window; got {StepsPerWindow}.");

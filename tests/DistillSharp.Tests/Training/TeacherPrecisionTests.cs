@@ -1,0 +1,162 @@
+using DistillSharp.Data;
+using DistillSharp.Distillers;
+using DistillSharp.Models;
+using DistillSharp.Tests.Support;
+using DistillSharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DistillSharp.Tests.Training;
+
+/// <summary>
+/// The teacher's number format (<see cref="TeacherPrecision"/>, <see cref="Distiller.UseTeacherPrecision"/>): the
+/// no-bf16 path of <c>auto</c> is float32 bit for bit, a bf16 teacher hands float32 outputs to the loss that agree with
+/// float32 to bfloat16 rounding (and visibly differ from it), a teacher in train mode stays float32, and the option is
+/// checked and recorded.
+/// </summary>
+/// <remarks>
+/// The bound on a bf16 teacher: bfloat16 keeps an 8-bit significand, so each rounding is a relative error of at most
+/// u = 2⁻⁸. In resnet8 the input and the weights of every one of its 8 weighted layers (7 convolutions, the
+/// classifier) are rounded, and every layer's output again: about 2 roundings of u per layer, adding up over the layers
+/// at worst linearly, so the logits may be off by 2 · 9 · u ≈ 0.07 of their size (9: the input rounding counted as one
+/// more layer). The test asserts the relative error of each output tensor is below that and above u / 64 (float32 vs
+/// float32 would be 0 here, float32 rounding about 1e-7), so a teacher left in float32 fails the test.
+/// </remarks>
+[Collection(TrainingCollection.Name)]
+public sealed class TeacherPrecisionTests
+{
+    private const double U = 1.0 / 256;
+
+    /// <summary>A method that only exposes the teacher's forward pass, optionally with its teacher in train mode.</summary>
+    private sealed class Probe(ZooModel student, ZooModel teacher, bool trainMode = false) : Distiller("probe", student, teacher)
+    {
+        public override string Method => "probe";
+        public override bool TeacherInTrainMode => trainMode;
+        public ModelOutput Teach(Tensor images) => TeacherForward(images, Method);
+        public override DistillationStep TrainingStep(Batch batch) => throw new NotSupportedException();
+    }
+
+    private static (Probe Probe, ZooModel Teacher) Build(bool trainMode = false)
+    {
+        torch.random.manual_seed(5);
+        var teacher = ModelZoo.Create("resnet8", 10);
+        var student = ModelZoo.Create("resnet8", 10);
+        return (new Probe(student, teacher, trainMode), teacher);
+    }
+
+    private static Tensor Images()
+    {
+        using var gen = new Generator(11);
+        return randn(new long[] { 8, 3, 32, 32 }, generator: gen);
+    }
+
+    private static double RelativeError(Tensor a, Tensor reference) =>
+        (a.to(ScalarType.Float64) - reference.to(ScalarType.Float64)).norm().item<double>() / reference.to(ScalarType.Float64).norm().item<double>();
+
+    [Fact]
+    public void AutoWithoutBf16UnitsIsFloat32BitForBit()
+    {
+        using var scope = NewDisposeScope();
+        var saved = TeacherPrecision.CpuBf16Override;
+        try
+        {
+            TeacherPrecision.CpuBf16Override = false;
+            Assert.Equal(ScalarType.Float32, TeacherPrecision.Resolve("auto", CPU));
+            var (reference, _) = Build();
+            var (auto, teacher) = Build();
+            using (reference)
+            using (auto)
+            {
+                Assert.Equal(ScalarType.Float32, auto.UseTeacherPrecision(TeacherPrecision.Resolve("auto", CPU)));
+                Assert.All(teacher.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+                var images = Images();
+                var expected = reference.Teach(images);
+                var actual = auto.Teach(images);
+                Assert.True(expected.Logits.equal(actual.Logits).all().item<bool>());
+                for (int i = 0; i < expected.Features.Count; i++) Assert.True(expected.Features[i].equal(actual.Features[i]).all().item<bool>());
+            }
+            TeacherPrecision.CpuBf16Override = true;
+            Assert.Equal(ScalarType.BFloat16, TeacherPrecision.Resolve("auto", CPU));
+        }
+        finally
+        {
+            TeacherPrecision.CpuBf16Override = saved;
+        }
+    }
+
+    [Fact]
+    public void Bf16TeacherGivesFloat32OutputsWithinBf16Rounding()
+    {
+        using var scope = NewDisposeScope();
+        var (reference, _) = Build();
+        var (low, teacher) = Build();
+        using (reference)
+        using (low)
+        {
+            Assert.Equal(ScalarType.BFloat16, low.UseTeacherPrecision(ScalarType.BFloat16));
+            Assert.Equal(ScalarType.BFloat16, low.TeacherPrecision);
+            Assert.All(teacher.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+            var images = Images();
+            var expected = reference.Teach(images);
+            var actual = low.Teach(images);
+            Assert.Equal(ScalarType.Float32, images.dtype);
+            var pairs = new[] { (expected.Logits, actual.Logits), (expected.Pooled, actual.Pooled) }
+                .Concat(expected.Features.Zip(actual.Features)).Concat(expected.PreActFeatures.Zip(actual.PreActFeatures));
+            double bound = 2 * 9 * U;
+            foreach (var (e, a) in pairs)
+            {
+                Assert.Equal(ScalarType.Float32, a.dtype);
+                Assert.Equal(e.shape, a.shape);
+                double err = RelativeError(a, e);
+                Assert.InRange(err, U / 64, bound);
+            }
+            Assert.Same(actual.Pooled, actual.Features[^1]);
+            for (int i = 0; i < expected.Features.Count; i++)
+            {
+                Assert.Equal(ReferenceEquals(expected.Features[i], expected.PreActFeatures[i]), ReferenceEquals(actual.Features[i], actual.PreActFeatures[i]));
+            }
+            Assert.False(actual.Logits.requires_grad);
+        }
+    }
+
+    [Fact]
+    public void TeacherInTrainModeStaysFloat32()
+    {
+        using var scope = NewDisposeScope();
+        var (probe, teacher) = Build(trainMode: true);
+        using (probe)
+        {
+            Assert.Equal(ScalarType.Float32, probe.UseTeacherPrecision(ScalarType.BFloat16));
+            Assert.All(teacher.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+            Assert.All(teacher.buffers(), b => Assert.NotEqual(ScalarType.BFloat16, b.dtype));
+        }
+    }
+
+    [Fact]
+    public void ChoicesAreCheckedAndFlagsRead()
+    {
+        Assert.Equal("bf16", TeacherPrecision.Check(" BF16 "));
+        var e = Assert.Throws<DistillSharpException>(() => TeacherPrecision.Check("fp16"));
+        Assert.Contains("fp32, bf16, auto", e.Message);
+        Assert.Throws<DistillSharpException>(() => new BenchmarkSettingsProbe().Validate());
+        Assert.True(TeacherPrecision.HasBf16Flag("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 clzero\n"));
+        Assert.True(TeacherPrecision.HasBf16Flag("flags\t\t: fpu amx_bf16 amx_tile\n"));
+        Assert.False(TeacherPrecision.HasBf16Flag("flags\t\t: fpu avx512f avx512_vnni\nbugs\t\t: avx512_bf16\n"));
+    }
+
+    private sealed class BenchmarkSettingsProbe
+    {
+        public void Validate() => new DistillSharp.Training.Benchmarks.BenchmarkSettings { TeacherPrecision = "half" }.Validate();
+    }
+
+    [Fact]
+    public void TheRecordComparesTheTeachersPrecision()
+    {
+        var before = new RunSpec { Method = "kd", Teacher = "t.ckpt" };
+        var after = before with { TeacherPrecision = "bf16" };
+        Assert.Contains("teacher-precision: fp32 -> bf16", RunRecord.Differences(before, "abc", after, "abc"));
+        Assert.Empty(RunRecord.Differences(before, "abc", before with { }, "abc"));
+        var e = Assert.Throws<DistillSharpException>(() => Experiment.Run(after with { TeacherPrecision = "fp8" }, null));
+        Assert.Contains("--teacher-precision", e.Message);
+    }
+}
