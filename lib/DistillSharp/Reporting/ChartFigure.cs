@@ -9,7 +9,8 @@ namespace DistillSharp.Reporting;
 /// the same text plotly.js receives): the traces with their values and colours, the axes, the title and the legend,
 /// each setting taken from the layout, else from the layout's template, else plotly.js's own default. Only what the
 /// library's charts use is read: scatter traces (lines, markers) and vertical bars (grouped), on one x and one y axis,
-/// linear or category. Anything else is a <see cref="NotSupportedException"/> naming it.
+/// linear or category; or one heatmap (category x and y, an explicit colourscale, text written through
+/// <c>texttemplate = "%{text}"</c>, a colour bar). Anything else is a <see cref="NotSupportedException"/> naming it.
 /// </summary>
 internal sealed class ChartFigure
 {
@@ -108,14 +109,19 @@ internal sealed class ChartFigure
         }
         Traces = traces;
 
+        var heatmap = traces.Any(t => t.Kind == ChartTraceKind.Heatmap);
+        if (heatmap && traces.Count > 1)
+        {
+            throw new NotSupportedException("a heatmap together with other traces");
+        }
         var category = traces.Any(t => t.Kind == ChartTraceKind.Bar || t.CategoryX is not null);
         X = ReadAxis("xaxis", category);
-        Y = ReadAxis("yaxis", false);
+        Y = ReadAxis("yaxis", heatmap);
         if (X.Type != (category ? "category" : "linear") && X.Type != "-")
         {
             throw new NotSupportedException($"an x axis of type {X.Type}");
         }
-        if (Y.Type is not ("linear" or "-"))
+        if (Y.Type != (heatmap ? "category" : "linear") && Y.Type != "-")
         {
             throw new NotSupportedException($"a y axis of type {Y.Type}");
         }
@@ -125,7 +131,8 @@ internal sealed class ChartFigure
         }
 
         // plotly.js: a legend when two or more traces would show in it, or one trace asks for it.
-        var legendTraces = traces.Where(t => t.ShowLegend != false).ToList();
+        // Heatmaps have no legend entry (their colour bar says what the colours mean).
+        var legendTraces = traces.Where(t => t.ShowLegend != false && t.Kind != ChartTraceKind.Heatmap).ToList();
         var explicitLegend = layout["showlegend"] is JsonValue sl && sl.TryGetValue(out bool shown) ? shown : (bool?)null;
         ShowLegend = explicitLegend ?? (legendTraces.Count >= 2 || legendTraces.Any(t => t.ShowLegend == true));
     }
@@ -137,6 +144,7 @@ internal sealed class ChartFigure
         {
             "scatter" => ChartTraceKind.Scatter,
             "bar" => ChartTraceKind.Bar,
+            "heatmap" => ChartTraceKind.Heatmap,
             _ => throw new NotSupportedException($"trace type {type}"),
         };
         var defaults = templateData?[type] is JsonArray { Count: > 0 } d ? d[0] as JsonObject : null;
@@ -148,6 +156,10 @@ internal sealed class ChartFigure
             {
                 throw new NotSupportedException($"a trace on axis {axis}");
             }
+        }
+        if (kind == ChartTraceKind.Heatmap)
+        {
+            return ReadHeatmap(trace, index, Get);
         }
         if (kind == ChartTraceKind.Bar && Text(trace["orientation"]) is "h")
         {
@@ -254,6 +266,89 @@ internal sealed class ChartFigure
         };
     }
 
+    /// <summary>
+    /// A heatmap trace: <c>z</c> as rows of values (row <c>i</c> at <c>y[i]</c>, entry <c>j</c> at <c>x[j]</c>),
+    /// category <c>x</c> and <c>y</c> (their indices when absent), the colourscale as <c>[[position, colour], ...]</c>,
+    /// <c>zmin</c>/<c>zmax</c> (else the least and greatest finite z, plotly's <c>zauto</c>), <c>text</c> rows written
+    /// in the cells when <c>texttemplate</c> is <c>%{text}</c>, and the colour bar's title.
+    /// </summary>
+    private ChartTrace ReadHeatmap(JsonObject trace, int index, Func<string[], JsonNode?> get)
+    {
+        foreach (var key in new[] { "zsmooth", "transpose", "x0", "dx", "y0", "dy", "xtype", "ytype", "connectgaps" })
+        {
+            if (trace[key] is JsonValue v && !(v.TryGetValue(out bool on) && !on))
+            {
+                throw new NotSupportedException($"heatmap {key}");
+            }
+        }
+        foreach (var key in new[] { "xgap", "ygap" })
+        {
+            if (Number(trace[key]) is { } gap && gap != 0)
+            {
+                throw new NotSupportedException($"heatmap {key}");
+            }
+        }
+        if (trace["reversescale"] is JsonValue rs && rs.TryGetValue(out bool reversed) && reversed)
+        {
+            throw new NotSupportedException("heatmap reversescale");
+        }
+        var z = (trace["z"] as JsonArray ?? throw new NotSupportedException("a heatmap without z values"))
+            .Select(row => (row as JsonArray ?? throw new NotSupportedException("a heatmap whose z is not rows of values")).Select(ToNumber).ToArray())
+            .ToArray();
+        var columns = z.Length == 0 ? 0 : z.Max(r => r.Length);
+        string[] Categories(string axis, int count) => trace[axis] is JsonArray a
+            ? a.Select(v => v is null ? "" : Text(v) ?? v.ToJsonString()).ToArray()
+            : Enumerable.Range(0, count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        var x = Categories("x", columns);
+        var y = Categories("y", z.Length);
+        if (x.Length != columns || y.Length != z.Length || x.Distinct().Count() != x.Length || y.Distinct().Count() != y.Length)
+        {
+            throw new NotSupportedException("heatmap categories that are not one distinct label per row and column");
+        }
+        var scale = (get(["colorscale"]) as JsonArray ?? throw new NotSupportedException("a heatmap without an explicit colourscale"))
+            .Select(stop => stop is JsonArray { Count: 2 } pair && ToNumber(pair[0]) is { } at && ChartColors.Parse(Text(pair[1])) is { } color
+                ? (Position: at, Color: color)
+                : throw new NotSupportedException($"a colourscale stop {stop?.ToJsonString()}"))
+            .ToArray();
+        if (scale.Length < 2 || scale[0].Position != 0 || scale[^1].Position != 1 || scale.Zip(scale.Skip(1)).Any(p => p.Second.Position < p.First.Position))
+        {
+            throw new NotSupportedException("a colourscale whose positions do not rise from 0 to 1");
+        }
+        var finite = z.SelectMany(r => r).OfType<double>().ToList();
+        var zMin = Number(trace["zmin"]) ?? (finite.Count == 0 ? 0 : finite.Min());
+        var zMax = Number(trace["zmax"]) ?? (finite.Count == 0 ? 1 : finite.Max());
+        string[][]? cellText = null;
+        if (Text(trace["texttemplate"]) is { Length: > 0 } template)
+        {
+            if (template != "%{text}")
+            {
+                throw new NotSupportedException($"heatmap texttemplate {template}");
+            }
+            cellText = (trace["text"] as JsonArray ?? [])
+                .Select(row => row is JsonArray cells ? cells.Select(t => Text(t) ?? t?.ToJsonString() ?? "").ToArray() : [])
+                .ToArray();
+        }
+        var showScale = trace["showscale"] is not JsonValue ss || !ss.TryGetValue(out bool scaleShown) || scaleShown;
+        return new ChartTrace
+        {
+            Index = index,
+            Kind = ChartTraceKind.Heatmap,
+            Name = Text(trace["name"]) ?? $"trace {index}",
+            ShowLegend = false,
+            Visible = trace["visible"] is not JsonValue vis || !vis.TryGetValue(out bool visible) || visible,
+            InLegend = false,
+            CategoryX = x,
+            CategoryY = y,
+            Z = z,
+            ZRange = (zMin, zMax),
+            Colorscale = scale,
+            CellText = cellText,
+            ShowScale = showScale,
+            ColorBarTitle = Text(get(["colorbar", "title", "text"])) ?? Text(get(["colorbar", "title"])),
+            Color = scale[^1].Color,
+        };
+    }
+
     private ChartAxis ReadAxis(string name, bool category)
     {
         JsonNode? Get(params string[] path) => Setting([name, .. path]);
@@ -309,6 +404,7 @@ internal enum ChartTraceKind
 {
     Scatter,
     Bar,
+    Heatmap,
 }
 
 /// <summary>One trace of a <see cref="ChartFigure"/>.</summary>
@@ -336,6 +432,45 @@ internal sealed class ChartTrace
     public float ErrorWidth { get; init; }
     public string[]? Text { get; init; }
     public string TextPosition { get; init; } = "auto";
+
+    /// <summary>A heatmap's y categories, one per row of <see cref="Z"/>.</summary>
+    public string[]? CategoryY { get; init; }
+
+    /// <summary>A heatmap's values: row <c>i</c> at <see cref="CategoryY"/>[i], entry <c>j</c> at <see cref="CategoryX"/>[j].</summary>
+    public double?[][]? Z { get; init; }
+
+    /// <summary>The values at the colourscale's two ends.</summary>
+    public (double Low, double High) ZRange { get; init; }
+
+    /// <summary>A heatmap's colourscale stops, positions rising from 0 to 1.</summary>
+    public (double Position, SKColor Color)[] Colorscale { get; init; } = [];
+
+    /// <summary>The text written in each heatmap cell, by row, or null when none is written.</summary>
+    public string[][]? CellText { get; init; }
+
+    /// <summary>Whether the heatmap's colour bar is drawn.</summary>
+    public bool ShowScale { get; init; }
+
+    /// <summary>The colour bar's title.</summary>
+    public string? ColorBarTitle { get; init; }
+
+    /// <summary>
+    /// The colour of <paramref name="value"/> on the colourscale, as plotly.js computes it: the value's position between
+    /// the ends of <see cref="ZRange"/> (clamped to 0..1), then each RGB channel linearly between the two stops around
+    /// it, rounded.
+    /// </summary>
+    public SKColor ColorOf(double value)
+    {
+        var (low, high) = ZRange;
+        var t = high > low ? Math.Clamp((value - low) / (high - low), 0, 1) : 0.5;
+        var upper = 1;
+        while (upper < Colorscale.Length - 1 && Colorscale[upper].Position < t) upper++;
+        var (p0, c0) = Colorscale[upper - 1];
+        var (p1, c1) = Colorscale[upper];
+        var f = p1 > p0 ? (t - p0) / (p1 - p0) : 1;
+        byte Mix(byte a, byte b) => (byte)Math.Clamp(Math.Round(a + (b - a) * f), 0, 255);
+        return new SKColor(Mix(c0.Red, c1.Red), Mix(c0.Green, c1.Green), Mix(c0.Blue, c1.Blue));
+    }
 }
 
 /// <summary>One axis of a <see cref="ChartFigure"/>.</summary>

@@ -6,8 +6,9 @@ namespace DistillSharp.Reporting;
 /// <summary>
 /// Draws a <see cref="ChartFigure"/> as a PNG of the figure's own size in pixels, laid out the way plotly.js lays
 /// out the same figure: the title in the top margin, the plot area with its background, grid and zero lines, the
-/// traces (lines with markers; grouped bars with their text and error bars), tick labels and axis titles, and the
-/// legend to the right of the plot. Margins grow to fit tick labels and the legend, as plotly's automargin does.
+/// traces (lines with markers; grouped bars with their text and error bars; heatmap cells coloured on their
+/// colourscale with their text), tick labels and axis titles, and the legend, or a heatmap's colour bar, to the right
+/// of the plot. Margins grow to fit tick labels and the legend, as plotly's automargin does.
 /// Tick positions follow plotly's rule (a 1, 2 or 5 step giving about one tick per 80 pixels on x and 40 on y).
 /// </summary>
 internal sealed class ChartPng
@@ -16,6 +17,8 @@ internal sealed class ChartPng
     private const float LegendSymbolWidth = 40;
     private const float TitleStandoff = 15;
     private const float TickPad = 4;
+    private const float ColorBarPad = 10;
+    private const float ColorBarThickness = 30;
 
     private readonly ChartFigure figure;
     private readonly SKCanvas canvas;
@@ -23,10 +26,13 @@ internal sealed class ChartPng
     private readonly SKFont axisTitleFont;
     private readonly SKFont titleFont;
     private readonly string[] categories;
+    private readonly string[] yCategories;
+    private readonly ChartTrace? heatmap;
 
     private float left, right, top, bottom;
     private double xLow, xHigh, yLow, yHigh;
-    private double[] xTicks = [], yTicks = [];
+    private double[] xTicks = [], yTicks = [], scaleTicks = [];
+    private int scaleDecimals;
     private int xDecimals, yDecimals;
     private float xLabelAngle;
 
@@ -38,6 +44,8 @@ internal sealed class ChartPng
         axisTitleFont = new SKFont(typeface, (float)Math.Round(figure.FontSize * 1.2)) { Subpixel = true, Edging = SKFontEdging.Antialias };
         titleFont = new SKFont(typeface, (float)Math.Round(figure.FontSize * 1.4)) { Subpixel = true, Edging = SKFontEdging.Antialias };
         categories = figure.Traces.Where(t => t.CategoryX is not null).SelectMany(t => t.CategoryX!).Distinct().ToArray();
+        heatmap = figure.Drawn.FirstOrDefault(t => t.Kind == ChartTraceKind.Heatmap);
+        yCategories = heatmap?.CategoryY ?? [];
     }
 
     /// <summary>The figure as PNG bytes, <see cref="ChartFigure.Width"/> × <see cref="ChartFigure.Height"/> pixels.</summary>
@@ -82,6 +90,7 @@ internal sealed class ChartPng
         canvas.Save();
         canvas.ClipRect(SKRect.Create(left, top, PlotWidth, PlotHeight));
         DrawBars();
+        DrawHeatmap();
         foreach (var trace in figure.Drawn.Where(t => t.Kind == ChartTraceKind.Scatter))
         {
             DrawScatter(trace);
@@ -90,6 +99,7 @@ internal sealed class ChartPng
         DrawTickLabels();
         DrawTitles();
         DrawLegend();
+        DrawColorBar();
     }
 
     // ---- layout ----
@@ -110,11 +120,22 @@ internal sealed class ChartPng
             right = Math.Min(right, figure.Width - needed);
         }
 
+        if (heatmap is { ShowScale: true })
+        {
+            // The colour bar sits at x = 1.02 of the plot width, 10 px in, 30 px thick, its tick labels and title beside it.
+            var (zl, zh) = heatmap.ZRange;
+            (scaleTicks, scaleDecimals) = Ticks(zl, zh, figure.Height - 200, 40);
+            var labels = scaleTicks.Length == 0 ? 0 : scaleTicks.Max(v => Measure(tickFont, Format(v, scaleDecimals)));
+            var barWidth = Math.Max(ColorBarPad + ColorBarThickness + TickPad + labels, ColorBarPad + (heatmap.ColorBarTitle is { } t ? Measure(tickFont, t) : 0));
+            var needed = barWidth + 0.02f * (right - left) + 10;
+            right = Math.Min(right, figure.Width - needed);
+        }
+
         // Ticks depend on the plot size, and the margins on the tick labels: two passes settle them.
         for (int pass = 0; pass < 2; pass++)
         {
             ComputeRanges();
-            var yLabelWidth = yTicks.Length == 0 ? 0 : yTicks.Max(v => Measure(tickFont, Format(v, yDecimals)));
+            var yLabelWidth = YLabelWidth();
             var neededLeft = yLabelWidth + TickPad + (figure.Y.Title is null ? 0 : TitleStandoff + axisTitleFont.Size) + 6;
             left = Math.Max(80, neededLeft);
 
@@ -146,6 +167,13 @@ internal sealed class ChartPng
             // plotly pads x by 5% only for traces with markers, text or error bars; y always.
             var xPadded = drawn.Any(t => t.Markers || t.Text is not null || t.ErrorY is not null);
             (xLow, xHigh) = figure.X.Range ?? Pad(lo, hi, xPadded ? 0.05 : 0, hasMarkers ? figure.Traces.Max(t => t.MarkerSize) / 2 + 1 : 0, PlotWidth);
+        }
+
+        if (figure.Y.IsCategory)
+        {
+            (yLow, yHigh) = figure.Y.Range ?? (-0.5, yCategories.Length - 0.5);
+            yTicks = [];
+            return;
         }
 
         var ys = new List<double>();
@@ -265,6 +293,12 @@ internal sealed class ChartPng
         return (float)(widest * Math.Sin(radians) + height * Math.Cos(radians));
     }
 
+    /// <summary>The widest y tick label: a category's, or a tick value's.</summary>
+    private float YLabelWidth() =>
+        figure.Y.IsCategory
+            ? (yCategories.Length == 0 ? 0 : yCategories.Max(c => Measure(tickFont, c)))
+            : (yTicks.Length == 0 ? 0 : yTicks.Max(v => Measure(tickFont, Format(v, yDecimals))));
+
     private float XPixel(double x) => left + (float)((x - xLow) / (xHigh - xLow)) * PlotWidth;
 
     private float YPixel(double y) => bottom - (float)((y - yLow) / (yHigh - yLow)) * PlotHeight;
@@ -339,6 +373,69 @@ internal sealed class ChartPng
                 }
                 DrawError(trace, i, center, value);
             }
+        }
+    }
+
+    /// <summary>
+    /// The heatmap's cells: each a rectangle one category wide and tall, centred on its x and y category, filled with
+    /// its value's colour (<see cref="ChartTrace.ColorOf"/>), its text centred in it in a contrasting colour; cells
+    /// without a value are left empty, as plotly leaves them.
+    /// </summary>
+    private void DrawHeatmap()
+    {
+        if (heatmap?.Z is not { } z) return;
+        var width = PlotWidth / (float)(xHigh - xLow);
+        var height = PlotHeight / (float)(yHigh - yLow);
+        for (int i = 0; i < z.Length; i++)
+        {
+            for (int j = 0; j < z[i].Length; j++)
+            {
+                if (z[i][j] is not { } value) continue;
+                var x = CategoryPixel(heatmap.CategoryX![j]);
+                var y = YPixel(i);
+                var color = heatmap.ColorOf(value);
+                using (var fill = new SKPaint { Color = color, IsAntialias = false, Style = SKPaintStyle.Fill })
+                {
+                    canvas.DrawRect(new SKRect(x - width / 2, y - height / 2, x + width / 2, y + height / 2), fill);
+                }
+                if (heatmap.CellText is { } texts && i < texts.Length && j < texts[i].Length && texts[i][j].Length > 0)
+                {
+                    using var paint = Fill(Contrasting(color));
+                    canvas.DrawText(texts[i][j], x - Measure(tickFont, texts[i][j]) / 2, y + tickFont.Size * 0.35f, tickFont, paint);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The heatmap's colour bar at x = 1.02 of the plot: its title on top, then the colourscale from the greatest value
+    /// (top) to the least (bottom), the tick values to its right.
+    /// </summary>
+    private void DrawColorBar()
+    {
+        if (heatmap is not { ShowScale: true } trace) return;
+        var x0 = right + 0.02f * PlotWidth + ColorBarPad;
+        var barTop = top + ColorBarPad;
+        using var text = Fill(figure.FontColor);
+        if (trace.ColorBarTitle is { Length: > 0 } title)
+        {
+            canvas.DrawText(title, x0 - ColorBarPad / 2, barTop + tickFont.Size * 0.8f, tickFont, text);
+            barTop += tickFont.Size * 1.6f;
+        }
+        var barBottom = bottom - ColorBarPad;
+        if (barBottom - barTop < 10) return;
+        var (low, high) = trace.ZRange;
+        for (var py = (int)MathF.Floor(barTop); py < (int)MathF.Ceiling(barBottom); py++)
+        {
+            var f = (barBottom - (py + 0.5f)) / (barBottom - barTop);
+            using var fill = new SKPaint { Color = trace.ColorOf(low + (high - low) * f), IsAntialias = false, Style = SKPaintStyle.Fill };
+            canvas.DrawRect(new SKRect(x0, Math.Max(py, barTop), x0 + ColorBarThickness, Math.Min(py + 1, barBottom)), fill);
+        }
+        if (high <= low) return;
+        foreach (var v in scaleTicks)
+        {
+            var y = barBottom - (float)((v - low) / (high - low)) * (barBottom - barTop);
+            canvas.DrawText(Format(v, scaleDecimals), x0 + ColorBarThickness + TickPad, y + tickFont.Size * 0.35f, tickFont, text);
         }
     }
 
@@ -423,6 +520,10 @@ internal sealed class ChartPng
     private void DrawTickLabels()
     {
         using var paint = Fill(figure.FontColor);
+        foreach (var (category, i) in yCategories.Select((c, i) => (c, i)))
+        {
+            canvas.DrawText(category, left - TickPad - Measure(tickFont, category), YPixel(i) + tickFont.Size * 0.35f, tickFont, paint);
+        }
         foreach (var y in yTicks)
         {
             var text = Format(y, yDecimals);
@@ -467,8 +568,7 @@ internal sealed class ChartPng
         if (figure.Y.Title is { Length: > 0 } yTitle)
         {
             var width = Measure(axisTitleFont, yTitle);
-            var labels = yTicks.Length == 0 ? 0 : yTicks.Max(v => Measure(tickFont, Format(v, yDecimals)));
-            var x = left - TickPad - labels - TitleStandoff - 5;
+            var x = left - TickPad - YLabelWidth() - TitleStandoff - 5;
             canvas.Save();
             canvas.Translate(x, top + PlotHeight / 2);
             canvas.RotateDegrees(-90);

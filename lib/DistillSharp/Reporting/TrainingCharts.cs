@@ -108,6 +108,90 @@ public static class TrainingCharts
     }
 
     /// <summary>
+    /// A grid of values as a heatmap, in the library's style: one cell per (row, column), coloured by its value on
+    /// <see cref="HeatmapColorscale"/> from the grid's least value to its greatest, the value written in the cell, and a
+    /// colour bar titled <paramref name="valueTitle"/>. Row <c>r</c> of <paramref name="values"/> is drawn at
+    /// <c>rows[r]</c> (the first row at the bottom, as plotly draws a category y axis), its entry <c>c</c> at
+    /// <c>columns[c]</c>: for an ablation grid, say, test top-1 by normalisation (rows) and projector (columns).
+    /// </summary>
+    /// <param name="values">The values, one inner list per row, each as long as <paramref name="columns"/>; NaN leaves a cell empty.</param>
+    /// <param name="columns">The x-axis category of each column, distinct.</param>
+    /// <param name="rows">The y-axis category of each row, distinct.</param>
+    /// <param name="title">The chart title.</param>
+    /// <param name="xAxis">The x-axis title (what the columns are).</param>
+    /// <param name="yAxis">The y-axis title (what the rows are).</param>
+    /// <param name="valueTitle">The colour bar's title: the value shown, with its unit.</param>
+    /// <param name="format">The .NET numeric format of the value written in each cell (default <c>F2</c>).</param>
+    /// <exception cref="DistillSharpException">No row or column, repeated labels, a row whose length differs from the
+    /// number of columns, a row count other than the number of row labels, no finite value, or an empty title.</exception>
+    public static GenericChart Heatmap(
+        IReadOnlyList<IReadOnlyList<double>> values, IReadOnlyList<string> columns, IReadOnlyList<string> rows,
+        string title, string xAxis, string yAxis, string valueTitle, string format = "F2")
+    {
+        ChartStyle.CheckLabels(nameof(Heatmap), columns.ToList());
+        ChartStyle.CheckLabels(nameof(Heatmap), rows.ToList());
+        if (values.Count != rows.Count)
+        {
+            throw new DistillSharpException(
+                $"{nameof(Heatmap)}: {values.Count} rows of values but {rows.Count} row labels; give one label per row.");
+        }
+        for (int r = 0; r < values.Count; r++)
+        {
+            if (values[r].Count != columns.Count)
+            {
+                throw new DistillSharpException(
+                    $"{nameof(Heatmap)}: row '{rows[r]}' has {values[r].Count} values but there are {columns.Count} column labels; give every row one value per column.");
+            }
+        }
+        if (!values.SelectMany(v => v).Any(double.IsFinite))
+        {
+            throw new DistillSharpException($"{nameof(Heatmap)}: no value is finite; there is nothing to colour.");
+        }
+        foreach (var (given, what) in new[] { (title, "title"), (xAxis, "x-axis title"), (yAxis, "y-axis title"), (valueTitle, "colour bar title") })
+        {
+            if (string.IsNullOrWhiteSpace(given))
+            {
+                throw new DistillSharpException($"{nameof(Heatmap)}: the {what} is empty; say what is shown, with units.");
+            }
+        }
+        var z = values.Select(row => row.Select(v => double.IsFinite(v) ? v : double.NaN).ToList()).ToList();
+        var text = values.Select(row => row.Select(v => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "").ToList()).ToList();
+        var colorBar = new ColorBar();
+        var barTitle = new Title();
+        barTitle.SetProperty("text", valueTitle);
+        colorBar.SetProperty("title", barTitle);
+        var scale = StyleParam.Colorscale.NewCustom(HeatmapColorscale.Select(s => Tuple.Create(s.Position, Color.fromHex(s.Color))));
+        var chart = CSharpChart.Heatmap<double, string, string, string>(
+            zData: z,
+            X: new Optional<IEnumerable<string>>(columns.ToList(), true),
+            Y: new Optional<IEnumerable<string>>(rows.ToList(), true),
+            Name: new Optional<string>(valueTitle, true),
+            ShowLegend: new Optional<bool>(false, true),
+            MultiText: new Optional<IEnumerable<string>>(text.SelectMany(t => t).ToList(), true),
+            ColorBar: new Optional<ColorBar>(colorBar, true),
+            ColorScale: new Optional<StyleParam.Colorscale>(scale, true));
+        chart = GenericChart.mapTrace(FuncConvert.FromFunc<Trace, Trace>(trace =>
+        {
+            trace.SetProperty("text", text);                       // one row of texts per row of z, as plotly reads them
+            trace.SetProperty("texttemplate", "%{text}");           // plotly writes heatmap text in the cells only with a template
+            return trace;
+        }), chart);
+        return ChartStyle.Titled(chart, title, xAxis, yAxis);
+    }
+
+    /// <summary>
+    /// The heatmap's colours from the least value (position 0) to the greatest (1): Viridis as plotly.js defines it,
+    /// written out in the figure so that plotly.js and the PNG renderer interpolate the same stops.
+    /// </summary>
+    public static IReadOnlyList<(double Position, string Color)> HeatmapColorscale { get; } =
+    [
+        (0, "#440154"), (1 / 16.0, "#48186a"), (2 / 16.0, "#472d7b"), (3 / 16.0, "#424086"), (4 / 16.0, "#3b528b"),
+        (5 / 16.0, "#33638d"), (6 / 16.0, "#2c728e"), (7 / 16.0, "#26828e"), (8 / 16.0, "#21918c"), (9 / 16.0, "#1fa088"),
+        (10 / 16.0, "#28ae80"), (11 / 16.0, "#3fbc73"), (12 / 16.0, "#5ec962"), (13 / 16.0, "#84d44b"), (14 / 16.0, "#addc30"),
+        (15 / 16.0, "#d8e219"), (1, "#fde725"),
+    ];
+
+    /// <summary>
     /// A bar per label at its test top-1 (%), the value written on the bar, and error bars where
     /// <see cref="AccuracyBar.Error"/> is given (bars without one get none).
     /// </summary>
