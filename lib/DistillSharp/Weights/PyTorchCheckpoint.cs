@@ -64,7 +64,7 @@ public static class PyTorchCheckpoint
             };
         }
         catch (Exception e) when (e is UnsafePickleException or InvalidDataException or EndOfStreamException or IOException or FormatException or OverflowException
-                                       or NotImplementedException or System.Text.Json.JsonException or ArgumentException or InvalidCastException)
+                                       or System.Text.Json.JsonException or ArgumentException or InvalidCastException)
         {
             throw new DistillSharpException($"checkpoint {path} ({Describe(format)}) cannot be read: {e.Message}.", e);
         }
@@ -181,8 +181,16 @@ public static class PyTorchCheckpoint
             ulong header = reader.ReadUInt64();
             if (header > (ulong)(length - 8)) throw new InvalidDataException($"a header of {header} bytes in a file of {length}");
         }
-        // TorchSharp.PyBridge reads the index and the tensors; the key order is the index's.
-        return TorchSharp.PyBridge.Safetensors.LoadStateDict(path);
+        // TorchSharp.PyBridge reads the index and the tensors; the key order is the index's. It signals an element type
+        // it cannot read with NotImplementedException: that is a property of the file, reported as such.
+        try
+        {
+            return TorchSharp.PyBridge.Safetensors.LoadStateDict(path);
+        }
+        catch (NotImplementedException e)
+        {
+            throw new InvalidDataException($"it holds a tensor that TorchSharp.PyBridge cannot read ({e.Message})", e);
+        }
     }
 
     /// <summary>The state dict inside the unpickled root: the root itself, or the dict under a <see cref="StateDictKeys"/> key.</summary>
