@@ -68,41 +68,7 @@ public sealed class MimkdDistillerTests : IDisposable
         Assert.True(d.Student!.training);
 
         var step = d.TrainingStep(batch);
-        var expected = g.GetProperty("losses");
-        Assert.Equal(expected.EnumerateObject().Select(e => e.Name).Where(n => n != "total").Order(), step.Losses.Keys.Order());
-        var terms = step.Losses.ToDictionary(kv => kv.Key, kv => kv.Value);
-        terms["total"] = step.Total();
-        foreach (var (name, value) in terms)
-        {
-            // float32 against float64: 5e-6, widened by five times the term's own float32 drift in the reference.
-            double reference = expected.GetProperty(name).GetDouble();
-            double tolerance = 5e-6 + 5 * g.GetProperty("float32_loss_drift").GetProperty(name).GetDouble();
-            Assert.True(Math.Abs(value.item<float>() - reference) <= tolerance * Math.Abs(reference), $"{name}: {value.item<float>()} vs {reference}");
-        }
-
-        // Each term's gradient, alone, on the watched parameters: whole tensors by relative error and cosine, and
-        // no gradient where the reference has none (the critics of one term get nothing from another).
-        var parameters = d.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        foreach (var term in g.GetProperty("grads").EnumerateObject())
-        {
-            d.zero_grad();
-            terms[term.Name].backward(retain_graph: true);
-            foreach (var watched in term.Value.EnumerateObject())
-            {
-                var grad = parameters[watched.Name].grad;
-                if (watched.Value.ValueKind == JsonValueKind.Null)
-                {
-                    Assert.True(grad is null || grad.abs().max().item<float>() == 0, $"{term.Name} reaches {watched.Name}");
-                    continue;
-                }
-                Assert.NotNull(grad);
-                using var reference = tensor(watched.Value.Floats()).to(float64);
-                using var actual = grad.reshape(-1).to(float64);
-                double relative = (actual - reference).norm().item<double>() / reference.norm().item<double>();
-                double cosine = (actual * reference).sum().item<double>() / (actual.norm().item<double>() * reference.norm().item<double>());
-                Assert.True(relative < 5e-4 && cosine > 1 - 1e-6, $"{term.Name}/{watched.Name}: relative error {relative:E2}, cosine {cosine:F8}");
-            }
-        }
+        var terms = GoldenStep.AssertMatches(d, step, g);
         Assert.All(d.Teacher!.parameters(), p => Assert.Null(p.grad));
         foreach (var t in step.Losses.Values) t.Dispose();
     }
