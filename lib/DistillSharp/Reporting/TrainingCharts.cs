@@ -17,7 +17,7 @@ namespace DistillSharp.Reporting;
 /// accuracies, and the softened distribution <c>softmax(z / T)</c> of one logit vector at several temperatures.
 /// Every chart has a title, both axes titled with their units, and a legend naming each trace.
 /// </summary>
-public static class TrainingCharts
+public static partial class TrainingCharts
 {
     /// <summary>The x-axis title of the curves over epochs.</summary>
     public const string EpochAxis = "epoch (passes over the training set)";
