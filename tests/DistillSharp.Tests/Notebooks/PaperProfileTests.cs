@@ -55,4 +55,39 @@ public sealed class PaperProfileTests
         Assert.False(run.Succeeded);
         Assert.Contains("feat_dim", run.Failure!.Error.Value);
     }
+
+    [Fact]
+    public async Task WcordPaperProfileIsCrdsProtocolWithItsNegativesAndRunsEveryPairOfThePapersTable()
+    {
+        var (run, settings) = await RunSettings("04-wcord.ipynb", "profile=paper");
+        Assert.True(run.Succeeded, run.Failure?.ToString());
+        Assert.Contains("profile paper: CIFAR-100, 50,000 training and 10,000 test images, 240 epochs", settings);
+        Assert.Contains("teacher resnet32x4, student resnet8x4; K = 16384;", settings);
+        Assert.Contains("baselines: student alone, KD (α = 0.9, T = 4), CRD (β = 0.8)", settings);
+
+        var table = global::DistillSharp.Reporting.PaperTable.Load("wcord");
+        Assert.Equal(13, table.Rows.Count);
+        var (row, rowSettings) = await RunSettings("04-wcord.ipynb", "profile=paper", "pair=8");
+        Assert.True(row.Succeeded, row.Failure?.ToString());
+        Assert.Equal(("ResNet50", "MobileNetV2"), (table.Rows[8].Teacher, table.Rows[8].Student));
+        Assert.Contains("teacher ResNet50, student MobileNetV2; K = 16384;", rowSettings);
+
+        var (bad, _) = await RunSettings("04-wcord.ipynb", "profile=paper", "pair=13");
+        Assert.False(bad.Succeeded);
+        Assert.Contains("pair must be -1 (the profile's pair) or a row of the paper's table, 0..12; got 13.", bad.Failure!.Error.Value);
+    }
+
+    [Fact]
+    public async Task WcordChecksItsMethodParametersBeforeAnythingTrains()
+    {
+        var (run, _) = await RunSettings("04-wcord.ipynb", "profile=smoke", "lipschitz=3");
+        Assert.False(run.Succeeded);
+        Assert.Contains("lipschitz", run.Failure!.Error.Value);
+        var (epsilon, _) = await RunSettings("04-wcord.ipynb", "profile=smoke", "sinkhorn_epsilon=0");
+        Assert.False(epsilon.Succeeded);
+        Assert.Contains("sinkhorn_epsilon", epsilon.Failure!.Error.Value);
+        var (kd, _) = await RunSettings("04-wcord.ipynb", "profile=smoke", "kd_baseline=maybe");
+        Assert.False(kd.Succeeded);
+        Assert.Contains("kd_baseline must be auto, on or off; got 'maybe'.", kd.Failure!.Error.Value);
+    }
 }
