@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using DistillSharp.Data;
 using DistillSharp.Distillers;
 using DistillSharp.Models;
@@ -227,11 +228,21 @@ public static class Benchmark
 
         public void OnStep(StepProgress progress) { }
 
+        // Retained memory, not garbage awaiting collection: the live-tensor count and the resident size are read first
+        // (a tensor left to its finalizer still counts as live there), then a full blocking, compacting collection
+        // runs with the finalizers, the allocator returns its free memory, and the retained size is read. Without
+        // the collection the figure moved by tens of MB with the managed heap's timing alone (resnet32 alone: +18%
+        // from epoch 2 to 10 with the live tensors constant, the managed heap growing from 10 to 53 MB).
         public void OnEpoch(EpochMetrics metrics, int totalEpochs)
         {
             long resident = ProcessMemory.ResidentBytes;
+            long liveTensors = Tensor.TotalCount;
+            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
             NativeAllocator.Trim();
-            Epochs.Add(new LeakEpoch(metrics.Epoch, resident, ProcessMemory.ResidentBytes, Tensor.TotalCount,
+            Epochs.Add(new LeakEpoch(metrics.Epoch, resident, ProcessMemory.ResidentBytes, liveTensors,
                 GC.GetGCMemoryInfo().TotalCommittedBytes, metrics.Seconds));
         }
 

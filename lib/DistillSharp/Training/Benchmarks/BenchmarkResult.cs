@@ -3,10 +3,13 @@ namespace DistillSharp.Training.Benchmarks;
 /// <summary>Memory and tensors after one epoch of the leak check.</summary>
 /// <param name="Epoch">1-based epoch.</param>
 /// <param name="ResidentBytes">The process's resident set after the epoch (training, evaluation and checkpoints).</param>
-/// <param name="TrimmedBytes">The resident set after the allocator returned its cached free memory
-/// (<see cref="NativeAllocator.Trim"/>): the memory in use, where a leak shows.</param>
-/// <param name="LiveTensors">TorchSharp tensors not yet disposed.</param>
-/// <param name="ManagedBytes">Bytes the .NET garbage collector has committed (its share of the resident set).</param>
+/// <param name="TrimmedBytes">The resident set after a full, compacting garbage collection (with finalizers) and the
+/// allocator's return of its cached free memory (<see cref="NativeAllocator.Trim"/>): the memory retained, where a
+/// leak shows.</param>
+/// <param name="LiveTensors">TorchSharp tensors not yet disposed, read before that collection (a tensor left to its
+/// finalizer counts).</param>
+/// <param name="ManagedBytes">Bytes the .NET garbage collector has committed after that collection (its share of the
+/// retained resident set).</param>
 /// <param name="Seconds">The epoch's duration.</param>
 public sealed record LeakEpoch(int Epoch, long ResidentBytes, long TrimmedBytes, long LiveTensors, long ManagedBytes, double Seconds);
 
