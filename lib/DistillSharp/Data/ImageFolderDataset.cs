@@ -89,7 +89,9 @@ public sealed class ImageFolderDataset : IImageDataset, ISampleReader
         {
             if (i < 0 || i >= Count) throw new ArgumentOutOfRangeException(nameof(indices), i, $"index outside [0, {Count}) of {Name}");
         }
-        var pixels = new byte[(long)n * size];
+        if ((long)n * size > Array.MaxLength)
+            throw new DistillSharpException($"a batch of {n} images of {Channels}x{Height}x{Width} does not fit one array; use a smaller --batch-size.");
+        var pixels = new byte[n * size];
         var reasons = new string?[n];
         try
         {
