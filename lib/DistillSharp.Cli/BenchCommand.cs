@@ -7,7 +7,8 @@ using DistillSharp.Training.Benchmarks;
 namespace DistillSharp.Cli;
 
 /// <summary>
-/// <c>distill bench</c>: training, evaluation and data-pipeline throughput and peak memory as a table (or CSV, JSON);
+/// <c>distill bench</c>: training, evaluation and data-pipeline throughput (tensors in memory, and PNG and JPEG image
+/// folders decoded on a stated number of threads) and peak memory as a table (or CSV, JSON);
 /// with <c>--leak-check</c>, memory after each epoch of real training. The measuring is in the library
 /// (<see cref="Benchmark"/>, <see cref="BenchmarkRunner"/>); each row runs in a child process of this program.
 /// </summary>
@@ -36,6 +37,7 @@ internal static class BenchCommand
         var steps = new NumberOption("--steps", "Steps per timed window", ValueRange.Whole(1, 100_000), 10);
         var windows = new NumberOption("--windows", "Timed windows (the table shows their median and spread)", ValueRange.Whole(1, 1000), 5);
         var threads = new NumberOption("--threads", "libtorch intra-op threads (default: the library's setting)", ValueRange.Whole(1, 1024));
+        var decodeThreads = new NumberOption("--decode-threads", "Threads that decode a batch in the image-folder data rows (default: one per processor)", RunSpec.DecodeThreadsRange);
         var format = new Option<string>("--format") { Description = "Output format: table | csv | json.", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong(Formats);
         var parameters = new Option<string[]>("--param", "-P") { Description = "A method parameter as name=value (repeatable), e.g. -P nce_k=16384." };
@@ -53,7 +55,7 @@ internal static class BenchCommand
         var worker = new Option<bool>("--worker") { Description = "Internal: measure one request read from standard input.", Hidden = true };
         var command = new Command("bench", "Measure training, evaluation and data-pipeline speed and peak memory (or, with --leak-check, memory per epoch).")
         {
-            models, methods, batch.Option, warmup.Option, steps.Option, windows.Option, threads.Option, format, parameters, inProcess, leak,
+            models, methods, batch.Option, warmup.Option, steps.Option, windows.Option, threads.Option, decodeThreads.Option, format, parameters, inProcess, leak,
             epochs.Option, subset.Option, dataset, dataDir, teacherPrecision, worker,
         };
         command.SetAction(parse =>
@@ -77,7 +79,7 @@ internal static class BenchCommand
             var settings = new BenchmarkSettings
             {
                 BatchSize = batch.IntValue(parse)!.Value, WarmupSteps = warmup.IntValue(parse)!.Value, StepsPerWindow = steps.IntValue(parse)!.Value,
-                Windows = windows.IntValue(parse)!.Value, Threads = threads.IntValue(parse), MethodParameters = given,
+                Windows = windows.IntValue(parse)!.Value, Threads = threads.IntValue(parse), DecodeThreads = decodeThreads.IntValue(parse), MethodParameters = given,
                 Epochs = epochs.IntValue(parse)!.Value, LeakImages = subset.IntValue(parse)!.Value, LeakDataset = parse.GetRequiredValue(dataset),
                 DataDir = parse.GetValue(dataDir), TeacherPrecision = TeacherPrecision.Check(parse.GetRequiredValue(teacherPrecision)),
             };

@@ -11,7 +11,7 @@ namespace DistillSharp.Cli;
 internal sealed class RunOptions
 {
     public Option<string> Profile { get; } = new("--profile") { Description = $"Defaults to start from: {string.Join(" | ", TrainingProfile.Names)}.", DefaultValueFactory = _ => "cpu" };
-    public Option<string?> Dataset { get; } = new("--dataset") { Description = "Dataset name (fashion-mnist, mnist, cifar10, cifar100)." };
+    public Option<string?> Dataset { get; } = new("--dataset") { Description = "Dataset name (fashion-mnist, mnist, cifar10, cifar100, cinic10, imagenet)." };
     public Option<string?> DataDir { get; } = new("--data-dir") { Description = "Data folder, the only one read when given (else $DISTILL_DATA, likewise; else ./data, then /usr/share/datasets)." };
     public NumberOption Subset { get; } = new("--subset", "Train on the first N images of a class-balanced shuffle (at most the training split's size)", RunSpec.SubsetRange);
     public NumberOption TestSubset { get; } = new("--test-subset", "Evaluate on N test images, class-balanced (at most the test split's size)", RunSpec.SubsetRange);
@@ -32,6 +32,7 @@ internal sealed class RunOptions
     public Option<string?> Out { get; } = new("--out") { Description = "Run folder (default: runs/DATASET/METHOD_STUDENT_seedN)." };
     public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the run folder's last checkpoint (options must match the run's, except --epochs, which extends it)." };
     public Option<bool> Amend { get; } = new("--amend") { Description = "With --resume: continue with changed options, recorded in config.json as a new segment from the next epoch." };
+    public NumberOption DecodeThreads { get; } = new("--decode-threads", "Threads that decode a batch of an image-folder dataset, cinic10 or imagenet (default: one per processor; speed only)", RunSpec.DecodeThreadsRange);
     public Option<string?> TeacherPrecision { get; } = new("--teacher-precision") { Description = $"Number format of a teacher in eval mode: {string.Join(" | ", Training.TeacherPrecision.Choices)} (auto = bf16 on a CPU with AMX-BF16 or AVX512-BF16; default fp32)." };
 
     public void AddTo(Command command)
@@ -40,7 +41,7 @@ internal sealed class RunOptions
         {
             Profile, Dataset, DataDir, Subset.Option, TestSubset.Option, FullData, Epochs.Option, BatchSize.Option, Lr.Option, Schedule, Milestones,
             LrDecay.Option, Warmup.Option, Momentum.Option, WeightDecay.Option, Nesterov, ResetMomentum, Seed.Option, Device, Out, Resume, Amend,
-            TeacherPrecision,
+            TeacherPrecision, DecodeThreads.Option,
         })
         {
             command.Add(o);
@@ -90,6 +91,7 @@ internal sealed class RunOptions
             Options = o,
             MethodParameters = merged,
             Device = parse.GetRequiredValue(Device),
+            DecodeThreads = DecodeThreads.IntValue(parse) ?? spec.DecodeThreads,
             TeacherPrecision = Training.TeacherPrecision.Check(parse.GetValue(TeacherPrecision) ?? spec.TeacherPrecision),
         };
     }

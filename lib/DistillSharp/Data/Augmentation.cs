@@ -41,13 +41,14 @@ public sealed class Augmentation
     }
 
     /// <summary>
-    /// The training pipeline of a dataset: random crop with 4-pixel zero padding, horizontal flip when
+    /// The training pipeline of a dataset: random crop with <see cref="DatasetInfo.TrainCropPadding"/> pixels of
+    /// zero padding (4; none for ImageNet, cropped as it is decoded), horizontal flip when
     /// <see cref="DatasetInfo.HorizontalFlip"/> (not for MNIST digits), and normalization.
     /// </summary>
     public static Augmentation Train(DatasetInfo info)
     {
         ArgumentNullException.ThrowIfNull(info);
-        return new Augmentation(info.Mean, info.Std, cropPadding: 4, horizontalFlip: info.HorizontalFlip);
+        return new Augmentation(info.Mean, info.Std, cropPadding: info.TrainCropPadding, horizontalFlip: info.HorizontalFlip);
     }
 
     /// <summary>The evaluation pipeline of a dataset: normalization only.</summary>

@@ -16,6 +16,11 @@ namespace DistillSharp.Data;
 /// results do not depend on the libtorch version, the device or the thread count.</para>
 /// <para>Without <see cref="Shuffle"/> samples come in dataset order. Every sample appears exactly once per
 /// epoch, except the last partial batch's samples with <see cref="DropLast"/>.</para>
+/// <para>A streamed dataset (<see cref="IImageDataset.Reader"/>, e.g. <see cref="ImageFolderDataset"/>) is decoded on
+/// background threads, <see cref="PrefetchBatches"/> batches ahead, into managed memory; the tensors are made on the
+/// thread that enumerates the epoch. Its decode-time crops are seeded per sample from (seed, epoch, sample index), so
+/// the batches do not depend on the thread count or on timing. An image that cannot be read is left out of its batch
+/// and named in <see cref="Batch.Skipped"/>; the batch is then shorter (possibly empty).</para>
 /// </remarks>
 public sealed class DataLoader
 {
@@ -84,12 +89,35 @@ public sealed class DataLoader
     }
 
     /// <summary>
+    /// For a streamed dataset (one with an <see cref="IImageDataset.Reader"/>): the batches decoded in the background
+    /// beyond the one in use, 0 to 8 (default 2: while batch k trains, batches k+1 and k+2 are decoded).
+    /// </summary>
+    public int PrefetchBatches
+    {
+        get => _prefetch;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 8);
+            _prefetch = value;
+        }
+    }
+
+    private readonly int _prefetch = 2;
+
+    /// <summary>
     /// The batches of epoch <paramref name="epoch"/>, made lazily one at a time. Each batch is the
-    /// receiver's to dispose.
+    /// receiver's to dispose. From a streamed dataset the images are decoded ahead on background threads
+    /// (<see cref="PrefetchBatches"/>); the tensors are made on the enumerating thread.
     /// </summary>
     public IEnumerable<Batch> Epoch(int epoch)
     {
         var order = EpochOrder(epoch);
+        return Dataset.Reader is { } reader ? StreamedEpoch(reader, order, epoch) : InMemoryEpoch(order, epoch);
+    }
+
+    private IEnumerable<Batch> InMemoryEpoch(long[] order, int epoch)
+    {
         int batches = BatchesPerEpoch;
         for (int k = 0; k < batches; k++)
         {
@@ -99,12 +127,56 @@ public sealed class DataLoader
         }
     }
 
+    private IEnumerable<Batch> StreamedEpoch(ISampleReader reader, long[] order, int epoch)
+    {
+        int batches = BatchesPerEpoch;
+        var slices = new long[batches][];
+        for (int k = 0; k < batches; k++)
+        {
+            int start = k * BatchSize;
+            slices[k] = order.AsSpan(start, Math.Min(BatchSize, order.Length - start)).ToArray();
+        }
+        using var prefetcher = new BatchPrefetcher(reader, slices, Seed, epoch, PrefetchBatches);
+        for (int k = 0; k < batches; k++)
+        {
+            var decoded = prefetcher.Take(k);
+            yield return MakeBatch(slices[k], decoded, epoch, k);
+        }
+    }
+
     private Batch MakeBatch(long[] sampleIndices, int epoch, int batchIndex)
     {
         using var scope = torch.NewDisposeScope();
         var indices = torch.tensor(sampleIndices, dtype: ScalarType.Int64);
-        var labels = Dataset.Labels.index_select(0, indices);
         var images = Dataset.GetImages(indices);
+        return Finish(images, indices, epoch, batchIndex);
+    }
+
+    /// <summary>A batch of a streamed dataset from its decoded pixels: the samples kept, with their labels and indices.</summary>
+    private Batch MakeBatch(long[] sampleIndices, SampleBatch decoded, int epoch, int batchIndex)
+    {
+        using var scope = torch.NewDisposeScope();
+        var kept = decoded.Kept.Length == sampleIndices.Length ? sampleIndices : decoded.Kept.Select(p => sampleIndices[p]).ToArray();
+        var indices = torch.tensor(kept, dtype: ScalarType.Int64);
+        Batch batch;
+        if (kept.Length == 0)
+        {
+            var labels = torch.empty(0, dtype: ScalarType.Int64, device: Device);
+            var images = torch.empty([0, Dataset.Channels, Dataset.Height, Dataset.Width], dtype: ScalarType.Float32, device: Device);
+            batch = new Batch(images.MoveToOuterDisposeScope(), labels.MoveToOuterDisposeScope(), indices.to(Device).MoveToOuterDisposeScope());
+        }
+        else
+        {
+            var images = torch.tensor(decoded.Pixels, [kept.Length, Dataset.Channels, Dataset.Height, Dataset.Width], dtype: ScalarType.Byte);
+            batch = Finish(images, indices, epoch, batchIndex);
+        }
+        return batch with { Skipped = decoded.Skipped };
+    }
+
+    /// <summary>Labels, device and augmentation for a batch's uint8 images (called inside the caller's DisposeScope).</summary>
+    private Batch Finish(Tensor images, Tensor indices, int epoch, int batchIndex)
+    {
+        var labels = Dataset.Labels.index_select(0, indices);
         if (!IsOn(images)) images = images.to(Device);
         var processed = Augmentation.IsRandom
             ? Augmentation.Apply(images, SeededRandom.Derive(Seed, Streams.Augment, epoch, batchIndex))

@@ -26,6 +26,12 @@ public sealed record DatasetLoadOptions
     /// <summary>Where progress messages go (e.g. "fetched ..."); null for none.</summary>
     public TextWriter? Log { get; init; }
 
+    /// <summary>
+    /// For the image-folder sets (<c>cinic10</c>, <c>imagenet</c>): the threads that decode one batch; null for
+    /// <see cref="Environment.ProcessorCount"/>. It changes the speed, never the images.
+    /// </summary>
+    public int? DecodeThreads { get; init; }
+
     /// <summary>Tests only: the files (and checksums) fetched instead of <see cref="DatasetCatalog.FashionMnistFiles"/>.</summary>
     internal IReadOnlyList<RemoteFile>? RemoteFilesOverride { get; init; }
 }
@@ -46,8 +52,9 @@ public sealed record DatasetSplits(DatasetInfo Info, IImageDataset Train, IImage
 
 /// <summary>
 /// The datasets DistillSharp knows. <c>fashion-mnist</c> (the default; Debian ships it), <c>mnist</c>,
-/// <c>cifar10</c> and <c>cifar100</c> load into memory; <c>cinic10</c> and <c>imagenet</c> are listed with
-/// their info and data-scripts but come through image folders, which cannot be loaded yet.
+/// <c>cifar10</c> and <c>cifar100</c> load into memory; <c>cinic10</c> and <c>imagenet</c> are streamed from image
+/// folders (<see cref="ImageFolderDataset"/>; layouts in the remarks of the class that lists them), decoded batch by
+/// batch on background threads.
 /// </summary>
 /// <remarks>
 /// Normalization statistics (per channel, pixels scaled to [0,1]) and their sources:
@@ -112,7 +119,7 @@ public static class DatasetCatalog
             "cinic10", "data-scripts/cinic10.sh", null, 90000, 90000, InMemory: false, HorizontalFlip: true),
         new("imagenet", "ImageNet (ILSVRC-2012)", 1000, 3, 224, 224, 0, 0, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f],
             "torchvision's ImageNet models (the values of its reference training scripts)",
-            "imagenet", "data-scripts/imagenet.sh", null, 1281167, 50000, InMemory: false, HorizontalFlip: true),
+            "imagenet", "data-scripts/imagenet.sh", null, 1281167, 50000, InMemory: false, HorizontalFlip: true) { TrainCropPadding = 0 },
     ];
 
     /// <summary>The names of all datasets, the in-memory ones first.</summary>
@@ -135,16 +142,18 @@ public static class DatasetCatalog
     /// 28x28 to 32x32 (2 pixels each side). When Fashion-MNIST is found nowhere and the data folder is the default,
     /// it is fetched into <c>./data/fashion-mnist</c> (see <see cref="DatasetLoadOptions.Download"/>).
     /// </summary>
-    /// <exception cref="DistillSharpException">The name is unknown, the set is not loadable yet, its files are
-    /// missing (the message names the paths looked at or, in a named folder, the missing files, the data-scripts
-    /// command and any Debian package) or bad.</exception>
+    /// <exception cref="DistillSharpException">The name is unknown, its files are missing (the message names the paths
+    /// looked at or, in a named folder, the missing files, the data-scripts command and any Debian package) or bad; for
+    /// an image-folder set, a split folder holds no class folder, a class folder holds no image, or the splits' classes
+    /// differ. (An unreadable image is not an error: the loader skips it.)</exception>
     public static DatasetSplits Load(string name, DataLocation location, DatasetLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(location);
         options ??= new DatasetLoadOptions();
-        var info = Loadable(name, location);
+        var info = Info(name);
         return info.Name switch
         {
+            "cinic10" or "imagenet" => ImageFolderSets.Load(info, location, options),
             "fashion-mnist" or "mnist" => LoadIdx(info, location, options),
             "cifar10" => LoadCifar10(info, location),
             "cifar100" => LoadCifar100(info, location, options.Cifar100Coarse),
@@ -157,27 +166,19 @@ public static class DatasetCatalog
     /// <paramref name="location"/> (or, for Fashion-MNIST in the default data folder with downloads on, would fetch
     /// them), so that a command can fail before it writes anything.
     /// </summary>
-    /// <exception cref="DistillSharpException">As <see cref="Load"/>: the name is unknown, the set is not loadable yet,
-    /// or its files are missing.</exception>
+    /// <exception cref="DistillSharpException">As <see cref="Load"/>: the name is unknown or its files are missing (for
+    /// an image-folder set: its two split folders; their contents are listed by <see cref="Load"/>).</exception>
     public static void Check(string name, DataLocation location, DatasetLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(location);
         options ??= new DatasetLoadOptions();
-        var info = Loadable(name, location);
-        if (FindFolder(info, location) is null && !WillDownload(info, location, options)) throw Missing(info, location, null);
-    }
-
-    private static DatasetInfo Loadable(string name, DataLocation location)
-    {
         var info = Info(name);
-        if (!info.InMemory)
+        if (ImageFolderSets.Has(info))
         {
-            throw new DistillSharpException(
-                $"dataset '{info.Name}' ({info.Title}) comes through image folders, which DistillSharp cannot load yet. " +
-                $"Fetch it with 'bash {info.FetchScript} {location.Root}' for when it can; meanwhile use one of: " +
-                $"{string.Join(", ", All.Where(i => i.InMemory).Select(i => i.Name))}.");
+            if (ImageFolderSets.Find(info, location) is null) throw ImageFolderSets.Missing(info, location);
+            return;
         }
-        return info;
+        if (FindFolder(info, location) is null && !WillDownload(info, location, options)) throw Missing(info, location, null);
     }
 
     /// <summary>Fashion-MNIST is fetched when missing only into the default data folder (the README's promise).</summary>

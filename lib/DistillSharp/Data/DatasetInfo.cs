@@ -21,7 +21,7 @@ namespace DistillSharp.Data;
 /// <param name="TrainCount">Training samples in the official split.</param>
 /// <param name="TestCount">Test samples in the official split.</param>
 /// <param name="InMemory">True when <see cref="DatasetCatalog.Load"/> reads the set into memory; false for
-/// sets that come through image folders (not loadable yet).</param>
+/// sets streamed from image folders (<see cref="ImageFolderDataset"/>).</param>
 /// <param name="HorizontalFlip">Whether the training augmentation flips images horizontally (not for digits).</param>
 public sealed record DatasetInfo(
     string Name,
@@ -41,4 +41,12 @@ public sealed record DatasetInfo(
     int TrainCount,
     int TestCount,
     bool InMemory,
-    bool HorizontalFlip);
+    bool HorizontalFlip)
+{
+    /// <summary>
+    /// The zero padding of the training augmentation's random crop (<see cref="Augmentation.Train"/>): 4 for the 32x32
+    /// sets (RepDistiller's <c>RandomCrop(32, padding=4)</c>), 0 for ImageNet, whose crop is made when an image is
+    /// decoded (<see cref="RandomResizedCrop"/>).
+    /// </summary>
+    public int TrainCropPadding { get; init; } = 4;
+}

@@ -5,8 +5,9 @@ namespace DistillSharp.Data;
 
 /// <summary>
 /// A labelled image classification set, read in batches by index. It fits both sets held in memory
-/// (<see cref="InMemoryImageDataset"/>) and sets streamed from disk: a streamed set decodes only the images
-/// asked for in <see cref="GetImages"/>. Images are uint8 in [C,H,W] layout, all of one size.
+/// (<see cref="InMemoryImageDataset"/>) and sets streamed from disk (<see cref="ImageFolderDataset"/>): a streamed set
+/// decodes only the images asked for, and offers a <see cref="Reader"/> that the <see cref="DataLoader"/> decodes
+/// through on background threads. Images are uint8 in [C,H,W] layout, all of one size.
 /// </summary>
 public interface IImageDataset : IDisposable
 {
@@ -36,4 +37,11 @@ public interface IImageDataset : IDisposable
     /// tensor [B,C,H,W] on the CPU that the caller owns and disposes.
     /// </summary>
     Tensor GetImages(Tensor indices);
+
+    /// <summary>
+    /// For a set streamed from files, the reader that decodes its samples into managed memory on any thread (the
+    /// <see cref="DataLoader"/> then reads ahead through it and skips unreadable images); null, the default, for a set
+    /// held in tensors, which is read with <see cref="GetImages"/>.
+    /// </summary>
+    ISampleReader? Reader => null;
 }

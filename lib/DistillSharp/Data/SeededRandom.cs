@@ -80,6 +80,12 @@ internal sealed class SeededRandom
         return (long)(m >> 64);
     }
 
+    /// <summary>A uniform double in [0, 1): the top 53 bits of <see cref="NextUInt64"/> times 2^-53.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>A uniform double in [<paramref name="low"/>, <paramref name="high"/>): <c>low + (high - low) * NextDouble()</c>.</summary>
+    public double NextUniform(double low, double high) => low + (high - low) * NextDouble();
+
     /// <summary>A uniformly random permutation of 0..n-1 (Fisher-Yates).</summary>
     public long[] Permutation(long n)
     {
@@ -106,4 +112,5 @@ internal static class Streams
     public const long Shuffle = 0x5348_5546;   // "SHUF"
     public const long Augment = 0x4155_474D;   // "AUGM"
     public const long Subset = 0x5355_4253;    // "SUBS"
+    public const long Crop = 0x4352_4F50;      // "CROP": decode-time crops of streamed images, per (epoch, sample)
 }

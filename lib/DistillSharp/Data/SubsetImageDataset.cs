@@ -36,6 +36,7 @@ public sealed class SubsetImageDataset : IImageDataset
         _labels = source.Labels.index_select(0, _map);
         Name = $"{source.Name}[subset {map.Length}]";
         Count = map.Length;
+        Reader = source.Reader is { } reader ? new MappedReader(reader, map) : null;
     }
 
     /// <summary>The source dataset's indices of this view's samples, int64 [Count] on the CPU. Do not dispose.</summary>
@@ -62,6 +63,9 @@ public sealed class SubsetImageDataset : IImageDataset
     /// <inheritdoc />
     public Tensor Labels => _labels;
 
+    /// <summary>The source's reader seen through the view's indices, or null when the source is held in memory.</summary>
+    public ISampleReader? Reader { get; }
+
     /// <inheritdoc />
     public Tensor GetImages(Tensor indices)
     {
@@ -78,5 +82,24 @@ public sealed class SubsetImageDataset : IImageDataset
         _map.Dispose();
         _labels.Dispose();
         if (_ownsSource) _source.Dispose();
+    }
+}
+
+/// <summary>A reader of a view: view index i is read as source index <c>map[i]</c>.</summary>
+internal sealed class MappedReader(ISampleReader source, long[] map) : ISampleReader
+{
+    public int DecodeThreads => source.DecodeThreads;
+
+    public SampleBatch Read(IReadOnlyList<long> indices, long seed, int epoch)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        var mapped = new long[indices.Count];
+        for (int i = 0; i < mapped.Length; i++)
+        {
+            long v = indices[i];
+            if (v < 0 || v >= map.Length) throw new ArgumentOutOfRangeException(nameof(indices), v, $"index outside [0, {map.Length}) of the view");
+            mapped[i] = map[v];
+        }
+        return source.Read(mapped, seed, epoch);
     }
 }

@@ -16,11 +16,11 @@ public sealed record SubsetSplit(string Option, string Split)
 
     /// <summary>
     /// The split <paramref name="source"/> is: <see cref="Test"/> for the catalog's test splits, whose names end in
-    /// <c>/test</c> (<c>fashion-mnist/test</c>), else <see cref="Training"/>.
+    /// <c>/test</c> (<c>fashion-mnist/test</c>) or <c>/val</c> (<c>imagenet/val</c>), else <see cref="Training"/>.
     /// </summary>
     public static SubsetSplit Of(IImageDataset source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return source.Name.EndsWith("/test", StringComparison.Ordinal) ? Test : Training;
+        return source.Name.EndsWith("/test", StringComparison.Ordinal) || source.Name.EndsWith("/val", StringComparison.Ordinal) ? Test : Training;
     }
 }

@@ -12,6 +12,9 @@ namespace DistillSharp.Training;
 /// </summary>
 public sealed record EvaluationMetrics(double Loss, double Top1, double Top5, IReadOnlyDictionary<string, double> Accuracies)
 {
+    /// <summary>The test images that could not be read and were left out (streamed datasets only).</summary>
+    public IReadOnlyList<SkippedImage> Skipped { get; init; } = [];
+
     /// <summary>The first three values, as the earlier tuple.</summary>
     public void Deconstruct(out double loss, out double top1, out double top5) => (loss, top1, top5) = (Loss, Top1, Top5);
 }
@@ -19,7 +22,10 @@ public sealed record EvaluationMetrics(double Loss, double Top1, double Top5, IR
 /// <summary>Test-set evaluation: mean cross-entropy and top-1 / top-5 accuracy (%) of a distiller's predictions.</summary>
 public static class Evaluation
 {
-    /// <summary>Evaluates in eval mode without gradients; restores the previous mode.</summary>
+    /// <summary>
+    /// Evaluates in eval mode without gradients; restores the previous mode. Images a streamed dataset could not read
+    /// are left out of the means and listed in <see cref="EvaluationMetrics.Skipped"/>.
+    /// </summary>
     public static EvaluationMetrics Run(Distiller distiller, DataLoader loader)
     {
         var columns = new PredictionColumns(distiller);
@@ -32,11 +38,14 @@ public static class Evaluation
         var c1 = new double[p];
         var c5 = new double[p];
         long seen = 0;
+        var skipped = new List<SkippedImage>();
         using (no_grad())
         {
             foreach (var batch in loader.Epoch(0))
             {
                 using var owned = batch;
+                skipped.AddRange(batch.Skipped);
+                if (batch.Size == 0) continue;
                 var sums = BatchSums(distiller, batch);
                 loss += sums[0];
                 for (int i = 0; i < p; i++)
@@ -49,10 +58,15 @@ public static class Evaluation
             }
         }
         if (wasTraining) distiller.train();
-        if (seen == 0) throw new DistillSharpException("the test set is empty: nothing to evaluate.");
+        if (seen == 0)
+        {
+            throw new DistillSharpException(skipped.Count > 0
+                ? $"no test image could be read ({skipped.Count} skipped, e.g. {skipped[0].Path}, which {skipped[0].Reason}): nothing to evaluate."
+                : "the test set is empty: nothing to evaluate.");
+        }
         var named = columns.Accuracies("test_", c1, c5, seen);
         for (int j = 0; j < q; j++) named[PredictionColumns.MetricColumn(columns.Metrics[j])] = metricSums[j] / seen;
-        return new EvaluationMetrics(loss / seen, 100.0 * c1[0] / seen, 100.0 * c5[0] / seen, named);
+        return new EvaluationMetrics(loss / seen, 100.0 * c1[0] / seen, 100.0 * c5[0] / seen, named) { Skipped = skipped };
     }
 
     /// <summary>

@@ -22,6 +22,9 @@ public sealed record EvaluationResult(string Model, string Dataset, long Images,
 
     /// <summary>Every prediction's and mean's accuracy by column name (<c>test_top1/NAME</c>); empty for one prediction.</summary>
     public IReadOnlyDictionary<string, double> Accuracies { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Test images that could not be read and were left out (streamed datasets only).</summary>
+    public IReadOnlyList<SkippedImage> Skipped { get; init; } = [];
 }
 
 /// <summary>
@@ -59,7 +62,7 @@ public static class Experiment
         var folder = outFolder is null ? null : new RunFolder(outFolder);
         if (folder is not null) PrepareFolder(folder, spec, teacherHash, resume, amend, observer ?? SilentObserver.Instance).Write(folder.Config);
 
-        using var data = LoadData(spec.Dataset, spec.DataDir, spec.TrainSubset, spec.TestSubset, spec.Options.Seed);
+        using var data = LoadData(spec.Dataset, spec.DataDir, spec.TrainSubset, spec.TestSubset, spec.Options.Seed, spec.DecodeThreads);
         var info = data.Info;
         ZooModel? teacher = null;
         if (teacherPath is not null)
@@ -95,19 +98,19 @@ public static class Experiment
     /// A method that trains with a teacher predicts with its student, which is evaluated alone; a method without a
     /// teacher (online distillation) is rebuilt whole from the checkpoint and every one of its predictions is evaluated.
     /// </summary>
-    public static EvaluationResult Evaluate(string checkpointPath, string? dataset, string? dataDir, int batchSize, string deviceName)
+    public static EvaluationResult Evaluate(string checkpointPath, string? dataset, string? dataDir, int batchSize, string deviceName, int? decodeThreads = null)
     {
         var device = ComputeDevice.Resolve(deviceName);
         var header = Checkpoint.ReadHeader(checkpointPath);
         ModelDataFit.CheckEvaluation(checkpointPath, header, dataset);
-        using var data = LoadData(dataset ?? header.Dataset, dataDir, null, null, header.Seed);
+        using var data = LoadData(dataset ?? header.Dataset, dataDir, null, null, header.Seed, decodeThreads);
         using var distiller = Rebuild(checkpointPath, header);
         distiller.MoveTo(device);
         var loader = new DataLoader(data.Test, batchSize, shuffle: false, 0, Augmentation.Eval(data.Info), device);
         var metrics = Evaluation.Run(distiller, loader);
         return new EvaluationResult(header.Model, data.Info.Name, data.Test.Count, metrics.Loss, metrics.Top1, metrics.Top5)
         {
-            Predictions = distiller.PredictionNames, Accuracies = metrics.Accuracies,
+            Predictions = distiller.PredictionNames, Accuracies = metrics.Accuracies, Skipped = metrics.Skipped,
         };
     }
 
@@ -134,10 +137,13 @@ public static class Experiment
         return distiller;
     }
 
-    /// <summary>The train and test sets of <paramref name="dataset"/>, cut to class-balanced subsets when asked.</summary>
-    public static DatasetSplits LoadData(string dataset, string? dataDir, int? trainSubset, int? testSubset, long seed)
+    /// <summary>
+    /// The train and test sets of <paramref name="dataset"/>, cut to class-balanced subsets when asked; an image-folder
+    /// set decodes on <paramref name="decodeThreads"/> threads (null: one per processor).
+    /// </summary>
+    public static DatasetSplits LoadData(string dataset, string? dataDir, int? trainSubset, int? testSubset, long seed, int? decodeThreads = null)
     {
-        var splits = DatasetCatalog.Load(dataset, DataLocation.Resolve(dataDir));
+        var splits = DatasetCatalog.Load(dataset, DataLocation.Resolve(dataDir), new DatasetLoadOptions { DecodeThreads = decodeThreads });
         IImageDataset train = splits.Train, test = splits.Test;
         if (trainSubset is int n) train = ClassBalancedSubset.Create(splits.Train, n, seed, ownsSource: true);
         if (testSubset is int m) test = ClassBalancedSubset.Create(splits.Test, m, seed, ownsSource: true);

@@ -24,6 +24,13 @@ public sealed record RunSpec
     public TrainingOptions Options { get; init; } = new();
     /// <summary>The method's parameters that differ from its defaults.</summary>
     public IReadOnlyDictionary<string, double> MethodParameters { get; init; } = new Dictionary<string, double>();
+    /// <summary>
+    /// Threads that decode a batch of an image-folder dataset (<c>cinic10</c>, <c>imagenet</c>); null for one per
+    /// processor. Like the device, it changes the speed, not the numbers, so a resumed run may change it.
+    /// </summary>
+    public int? DecodeThreads { get; init; }
+    /// <summary>Valid <see cref="DecodeThreads"/> values.</summary>
+    public static readonly ValueRange DecodeThreadsRange = ValueRange.Whole(1, 1024);
     /// <summary>auto, cpu or cuda.</summary>
     public string Device { get; init; } = "auto";
     /// <summary>The profile the defaults came from (for the record).</summary>

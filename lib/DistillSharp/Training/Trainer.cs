@@ -112,6 +112,7 @@ public sealed class Trainer
         var clock = Stopwatch.StartNew();
         int stepsDone = 0;
         int predictions = columns.Predictions.Count;
+        var skipLog = new SkipLog(observer);
         for (int epoch = start; epoch <= options.Epochs; epoch++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -126,9 +127,12 @@ public sealed class Trainer
             int step = 0;
             int steps = train.BatchesPerEpoch;
             double lr = schedule.At(epoch);
+            int skippedTrain = 0;
             foreach (var batch in train.Epoch(epoch))
             {
                 using var owned = batch;
+                skippedTrain += skipLog.Report(batch.Skipped);
+                if (batch.Size == 0) continue;
                 lr = schedule.At(epoch, step, steps);
                 var outcome = runner.Run(batch, lr);
                 var names = outcome.Names;
@@ -169,9 +173,20 @@ public sealed class Trainer
                 observer.OnStep(new StepProgress(epoch, options.Epochs, step, steps, totalLoss / step,
                     100.0 * correct1 / seen, seen / epochClock.Elapsed.TotalSeconds, remaining));
             }
-            if (step == 0) throw new DistillSharpException("the training set gave no batch: is it smaller than --batch-size with drop-last?");
+            if (step == 0)
+            {
+                throw new DistillSharpException(skippedTrain > 0
+                    ? $"no training image of epoch {epoch} could be read ({skippedTrain} skipped; the log names them): check the data."
+                    : "the training set gave no batch: is it smaller than --batch-size with drop-last?");
+            }
 
             var evaluation = Evaluation.Run(distiller, test);
+            int skippedTest = skipLog.Report(evaluation.Skipped);
+            if (skippedTrain + skippedTest > 0)
+            {
+                observer.OnMessage($"epoch {epoch}: skipped {skippedTrain} unreadable training image{(skippedTrain == 1 ? "" : "s")} " +
+                    $"and {skippedTest} test image{(skippedTest == 1 ? "" : "s")} (each is named in a warning the first time)");
+            }
             var accuracies = columns.Accuracies("train_", correctEach, null, seen);
             foreach (var (k, v) in evaluation.Accuracies) accuracies[k] = v;
             var metrics = new EpochMetrics(epoch, lr, sums.ToDictionary(kv => kv.Key, kv => kv.Value / step),
@@ -256,4 +271,23 @@ public sealed class Trainer
             using var source = File.OpenRead(from);
             source.CopyTo(target);
         });
+}
+
+/// <summary>
+/// Writes a warning naming each unreadable image the first time a run meets it (an epoch meets the same files again)
+/// and counts every skip, for the trainer's per-epoch total.
+/// </summary>
+internal sealed class SkipLog(ITrainingObserver observer)
+{
+    private readonly HashSet<string> warned = new(StringComparer.Ordinal);
+
+    /// <summary>Warns about the images not seen before; returns how many were skipped.</summary>
+    public int Report(IReadOnlyList<SkippedImage> skipped)
+    {
+        foreach (var s in skipped)
+        {
+            if (warned.Add(s.Path)) observer.OnMessage(s.ToString());
+        }
+        return skipped.Count;
+    }
 }

@@ -48,15 +48,55 @@ public sealed class DatasetCatalogTests
     }
 
     [Theory]
-    [InlineData("cinic10")]
-    [InlineData("imagenet")]
-    public void ImageFolderSetsDoNotPretendToLoad(string name)
+    [InlineData("cinic10", "test", "*.png", "bash data-scripts/cinic10.sh {0}")]
+    [InlineData("imagenet", "val", "*.JPEG", "bash data-scripts/imagenet.sh {0} --train ILSVRC2012_img_train.tar --val ILSVRC2012_img_val.tar --devkit ILSVRC2012_devkit_t12.tar.gz (the archives come from https://image-net.org)")]
+    public void MissingImageFoldersNameThePathsAndTheDataScript(string name, string test, string files, string command)
     {
         using var dir = new TempDir();
-        var e = Assert.Throws<DistillSharpException>(() =>
-            DatasetCatalog.Load(name, new DataLocation(dir.Path, DataLocationSource.Argument, null)));
-        Assert.Contains("cannot load yet", e.Message);
-        Assert.Contains($"data-scripts/{name}.sh", e.Message);
+        var root = dir.File("data");
+        string fetch = string.Format(System.Globalization.CultureInfo.InvariantCulture, command, root);
+
+        // The data root itself is missing (a named folder: the only one read).
+        var named = new DataLocation(root, DataLocationSource.Argument, dir.File("sys"));
+        var e = Assert.Throws<DistillSharpException>(() => DatasetCatalog.Load(name, named));
+        Assert.Equal($"dataset '{name}' ({DatasetCatalog.Info(name).Title}) was not found in {root}, the folder --data-dir names and the only one read: " +
+            $"looked for train/<class>/{files} and {test}/<class>/{files} in {Path.Combine(root, name)}. Fetch it there with: {fetch}.", e.Message);
+        Assert.Equal(e.Message, Assert.Throws<DistillSharpException>(() => DatasetCatalog.Check(name, named)).Message);
+
+        // One split folder is missing.
+        Directory.CreateDirectory(Path.Combine(root, name, "train"));
+        e = Assert.Throws<DistillSharpException>(() => DatasetCatalog.Check(name, named));
+        Assert.Equal($"dataset '{name}' ({DatasetCatalog.Info(name).Title}) is incomplete in {Path.Combine(root, name)}: {test}/ is missing, " +
+            $"and the folder --data-dir names is the only one read. Fetch it there with: {fetch}.", e.Message);
+
+        // The default location searches ./data, then the system folder, and names both.
+        var searched = new DataLocation(dir.File("other"), DataLocationSource.Default, dir.File("sys"));
+        e = Assert.Throws<DistillSharpException>(() => DatasetCatalog.Load(name, searched));
+        Assert.Contains($"looked for train/<class>/{files} and {test}/<class>/{files} in {dir.File("other", name)} and {dir.File("sys", name)}", e.Message);
+
+        // Both split folders exist but the training split holds no class folder.
+        Directory.CreateDirectory(Path.Combine(root, name, test, "c1"));
+        e = Assert.Throws<DistillSharpException>(() => DatasetCatalog.Load(name, named));
+        Assert.StartsWith($"{Path.Combine(root, name, "train")} holds no class folders", e.Message);
+        Assert.EndsWith($"To lay the set out again: {fetch}.", e.Message);
+        DatasetCatalog.Check(name, named);   // Check looks at the split folders only
+
+        // A class folder without images.
+        Directory.CreateDirectory(Path.Combine(root, name, "train", "c1"));
+        e = Assert.Throws<DistillSharpException>(() => DatasetCatalog.Load(name, named));
+        Assert.StartsWith($"class folder {Path.Combine(root, name, "train", "c1")} holds no images", e.Message);
+        Assert.EndsWith(fetch + ".", e.Message);
+    }
+
+    [Fact]
+    public void SplitsWithDifferentClassesAreRefused()
+    {
+        using var dir = new TempDir();
+        foreach (var (split, c) in new[] { ("train", "cat"), ("train", "dog"), ("test", "cat"), ("test", "cow") })
+            ImageFiles.Png(dir.File("cinic10", split, c, "a.png"), 32, 32, ImageFiles.Numbered(0));
+        var e = Assert.Throws<DistillSharpException>(() => DatasetCatalog.Load("cinic10", new DataLocation(dir.Path, DataLocationSource.Argument, null)));
+        Assert.StartsWith($"the class folders of {dir.File("cinic10", "train")} and {dir.File("cinic10", "test")} differ; only in train/: dog; only in test/: cow, " +
+            "so their labels would not agree.", e.Message);
     }
 
     [Fact]

@@ -29,9 +29,12 @@ public sealed class BenchCommandTests
         int header = Array.FindIndex(lines, l => l.StartsWith("kind", StringComparison.Ordinal));
         Assert.True(header > 0, output);
         var columns = lines[header].Split("  ", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Equal(["kind", "network", "method", "batch", "images/s", "spread", "ms/step", "peak MB", "base MB", "vs kd", "vs alone"], columns);
+        Assert.Equal(["kind", "network", "method", "batch", "images/s", "spread", "ms/step", "peak MB", "base MB", "vs kd", "vs alone", "decode threads"], columns);
         var rows = lines.Skip(header + 1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
-        Assert.Equal(["train", "eval", "data"], rows.Select(r => r[0]));
+        Assert.Equal(["train", "eval", "data", "data", "data"], rows.Select(r => r[0]));
+        Assert.Equal(["crop+flip+normalize", "cinic10-png:decode+crop+flip+normalize", "imagenet-jpeg:decode+rrc224+flip+normalize"], rows.Skip(2).Select(r => r[1]));
+        // The image-folder rows end with their decoding thread count (one per processor by default).
+        Assert.All(rows.Skip(3), r => Assert.Equal(Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), r[^1]));
         Assert.Equal("resnet8", rows[0][1]);
         Assert.Equal("8", rows[0][3]);
         Assert.Equal("256", rows[1][3]);   // evaluation batches are at least 256
@@ -48,12 +51,13 @@ public sealed class BenchCommandTests
     [Fact]
     public void CsvAndJsonParseWithTheSameRows()
     {
-        var csv = Run([.. Tiny, "--format", "csv", "--in-process"]);
+        var csv = Run([.. Tiny, "--format", "csv", "--in-process", "--decode-threads", "1"]);
         Assert.True(csv.Code == 0, csv.Err);
         var lines = csv.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var header = lines[0].Split(',');
-        Assert.Equal("kind,model,teacher,method,batch,threads,images_per_s,min_images_per_s,max_images_per_s,spread_pct,step_ms,peak_mb,base_mb,vs_kd_pct,vs_alone_pct", lines[0]);
-        Assert.Equal(3, lines.Length - 1);
+        Assert.Equal("kind,model,teacher,method,batch,threads,images_per_s,min_images_per_s,max_images_per_s,spread_pct,step_ms,peak_mb,base_mb,vs_kd_pct,vs_alone_pct,decode_threads", lines[0]);
+        Assert.Equal(5, lines.Length - 1);
+        Assert.Equal(["", "", "", "1", "1"], lines.Skip(1).Select(l => l.Split(',')[^1]));
         foreach (var line in lines.Skip(1))
         {
             var cells = line.Split(',');
@@ -71,7 +75,8 @@ public sealed class BenchCommandTests
         Assert.True(json.Code == 0, json.Err);
         using var doc = JsonDocument.Parse(json.Out);
         var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToList();
-        Assert.Equal(["train", "eval", "data"], rows.Select(r => r.GetProperty("kind").GetString()));
+        Assert.Equal(["train", "eval", "data", "data", "data"], rows.Select(r => r.GetProperty("kind").GetString()));
+        Assert.Equal(["", "cinic10-png", "imagenet-jpeg"], rows.Skip(2).Select(r => r.GetProperty("model").GetString()));
         Assert.All(rows, r => Assert.Equal(2, r.GetProperty("windowImagesPerSecond").GetArrayLength()));
         Assert.Equal(8, doc.RootElement.GetProperty("settings").GetProperty("batchSize").GetInt32());
         Assert.False(string.IsNullOrEmpty(doc.RootElement.GetProperty("machine").GetProperty("Cpu").GetString()));

@@ -32,12 +32,16 @@ public static class Benchmark
         {
             BenchmarkKind.Train => Timed(settings, settings.BatchSize, TrainSteps(benchmarkCase, settings)),
             BenchmarkKind.Eval => Timed(settings, settings.EvalBatchSize, EvalSteps(benchmarkCase, settings)),
-            BenchmarkKind.Data => Timed(settings, settings.BatchSize, DataSteps(settings)),
+            BenchmarkKind.Data => Timed(settings, settings.BatchSize, benchmarkCase.Model == "" ? DataSteps(settings) : FolderSteps(benchmarkCase.Model, settings)),
             BenchmarkKind.Leak => ([], [], LeakCheck(benchmarkCase, settings)),
             _ => throw new ArgumentOutOfRangeException(nameof(benchmarkCase)),
         };
+        bool folder = benchmarkCase.Kind == BenchmarkKind.Data && benchmarkCase.Model != "";
         return new BenchmarkResult(benchmarkCase, benchmarkCase.Kind == BenchmarkKind.Eval ? settings.EvalBatchSize : settings.BatchSize,
-            torch.get_num_threads(), ips, seconds, baseline, ProcessMemory.PeakResidentBytes, isolated, epochs);
+            torch.get_num_threads(), ips, seconds, baseline, ProcessMemory.PeakResidentBytes, isolated, epochs)
+        {
+            DecodeThreads = folder ? settings.DecodeThreads ?? Environment.ProcessorCount : null,
+        };
     }
 
     /// <summary>
@@ -143,17 +147,51 @@ public static class Benchmark
         var dataset = new InMemoryImageDataset("synthetic", images, labels, settings.Classes);
         var loader = new DataLoader(dataset, settings.BatchSize, shuffle: true, settings.Seed, Augmentation.Train(SyntheticInfo), torch.CPU);
         int epoch = 1;
-        var batches = loader.Epoch(epoch).GetEnumerator();
-        var cursor = new EnumeratorHolder(batches);
-        return new StepLoop(() =>
+        var cursor = new EnumeratorHolder(loader.Epoch(epoch).GetEnumerator());
+        return new StepLoop(() => NextBatch(loader, cursor, ref epoch), [dataset, cursor]);
+    }
+
+    /// <summary>
+    /// The data pipeline of an image-folder set through the catalog, the streamed dataset and the loader, as a training
+    /// run reads it: generated files in a temporary data root (<see cref="SyntheticImageFolder"/>), the training split,
+    /// the set's training augmentation, decoding ahead on <see cref="BenchmarkSettings.DecodeThreads"/> threads.
+    /// </summary>
+    private static StepLoop FolderSteps(string pipeline, BenchmarkSettings settings)
+    {
+        // Enough distinct files for a few batches; each epoch decodes them again (the OS keeps them cached, as a
+        // dataset that fits in memory would be).
+        var folder = pipeline switch
         {
-            while (!cursor.Batches.MoveNext())
-            {
-                cursor.Batches.Dispose();
-                cursor.Batches = loader.Epoch(++epoch).GetEnumerator();
-            }
-            cursor.Batches.Current.Dispose();
-        }, [dataset, cursor]);
+            BenchmarkCase.PngFolder => SyntheticImageFolder.Cinic10(perClass: Math.Max(32, (2 * settings.BatchSize + 9) / 10), settings.Seed),
+            BenchmarkCase.JpegFolder => SyntheticImageFolder.ImageNet(perClass: Math.Max(16, (2 * settings.BatchSize + 3) / 4), settings.Seed),
+            _ => throw new ArgumentOutOfRangeException(nameof(pipeline), pipeline, "unknown data pipeline"),
+        };
+        try
+        {
+            var name = pipeline == BenchmarkCase.PngFolder ? "cinic10" : "imagenet";
+            var data = DatasetCatalog.Load(name, new DataLocation(folder.Root, DataLocationSource.Argument, null),
+                new DatasetLoadOptions { DecodeThreads = settings.DecodeThreads });
+            var loader = new DataLoader(data.Train, settings.BatchSize, shuffle: true, settings.Seed, Augmentation.Train(data.Info), torch.CPU);
+            int epoch = 1;
+            var cursor = new EnumeratorHolder(loader.Epoch(epoch).GetEnumerator());
+            return new StepLoop(() => NextBatch(loader, cursor, ref epoch), [folder, data, cursor]);
+        }
+        catch
+        {
+            folder.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Takes the loader's next batch (the next epoch's first after the last) and disposes it.</summary>
+    private static void NextBatch(DataLoader loader, EnumeratorHolder cursor, ref int epoch)
+    {
+        while (!cursor.Batches.MoveNext())
+        {
+            cursor.Batches.Dispose();
+            cursor.Batches = loader.Epoch(++epoch).GetEnumerator();
+        }
+        cursor.Batches.Current.Dispose();
     }
 
     private sealed class EnumeratorHolder(IEnumerator<Batch> batches) : IDisposable

@@ -12,7 +12,11 @@ public enum BenchmarkKind
     Train,
     /// <summary>Evaluation batches (eval mode, no gradients, loss and top-1/top-5 counts).</summary>
     Eval,
-    /// <summary>The training data pipeline: the loader's batches with crop, flip and normalization.</summary>
+    /// <summary>
+    /// The training data pipeline: the loader's batches with crop, flip and normalization, from tensors in memory or,
+    /// for the image-folder rows, decoded from generated files (<see cref="BenchmarkCase.PngFolder"/>,
+    /// <see cref="BenchmarkCase.JpegFolder"/>).
+    /// </summary>
     Data,
     /// <summary>Several epochs through the <see cref="Trainer"/>, recording memory after each (the leak check).</summary>
     Leak,
@@ -20,20 +24,39 @@ public enum BenchmarkKind
 
 /// <summary>One configuration to measure.</summary>
 /// <param name="Kind">What is measured.</param>
-/// <param name="Model">The network trained or evaluated (empty for <see cref="BenchmarkKind.Data"/>).</param>
+/// <param name="Model">The network trained or evaluated; for <see cref="BenchmarkKind.Data"/> the pipeline: empty for
+/// the tensors in memory, <see cref="PngFolder"/> or <see cref="JpegFolder"/>.</param>
 /// <param name="Method">The distillation method (<c>none</c> for a network trained alone).</param>
 /// <param name="Teacher">The teacher network, or null.</param>
 public sealed record BenchmarkCase(BenchmarkKind Kind, string Model, string Method = StudentAlone.Name, string? Teacher = null)
 {
-    /// <summary>The network column: the model, or "teacher -> student".</summary>
+    /// <summary>The data row of a CINIC-10-style folder: 32x32 PNG files decoded, then crop, flip and normalization.</summary>
+    public const string PngFolder = "cinic10-png";
+
+    /// <summary>The data row of an ImageNet-style folder: JPEG files decoded with RandomResizedCrop(224), then flip and normalization.</summary>
+    public const string JpegFolder = "imagenet-jpeg";
+
+    /// <summary>The data pipelines measured: the tensors in memory, then the two image folders.</summary>
+    public static readonly IReadOnlyList<string> DataPipelines = ["", PngFolder, JpegFolder];
+
+    /// <summary>The network column: the model, or "teacher -> student"; for a data row, the pipeline.</summary>
     [JsonIgnore]
-    public string Network => Kind == BenchmarkKind.Data ? "crop+flip+normalize" : Teacher is null ? Model : $"{Teacher} -> {Model}";
+    public string Network => Kind == BenchmarkKind.Data
+        ? Model switch
+        {
+            "" => "crop+flip+normalize",
+            PngFolder => PngFolder + ":decode+crop+flip+normalize",
+            JpegFolder => JpegFolder + ":decode+rrc224+flip+normalize",
+            _ => Model,
+        }
+        : Teacher is null ? Model : $"{Teacher} -> {Model}";
 
     /// <summary>
     /// The default set of configurations for <paramref name="models"/> (each either a network, trained alone and with
     /// each of <paramref name="methods"/> that needs no teacher, or <c>TEACHER:STUDENT</c>, distilled with each of
     /// <paramref name="methods"/>; a method without a teacher on a pair trains the student with it, <c>none</c> alone):
-    /// training rows, one evaluation row per distinct network, and the data pipeline.
+    /// training rows, one evaluation row per distinct network, and the data pipelines (tensors in memory, a PNG folder, a
+    /// JPEG folder).
     /// </summary>
     public static IReadOnlyList<BenchmarkCase> Defaults(IReadOnlyList<string> models, IReadOnlyList<string> methods)
     {
@@ -45,7 +68,7 @@ public sealed record BenchmarkCase(BenchmarkKind Kind, string Model, string Meth
         }
         var eval = ParseModels(models).SelectMany(p => p.Teacher is null ? [p.Student] : new[] { p.Student, p.Teacher })
             .Distinct().Select(m => new BenchmarkCase(BenchmarkKind.Eval, m));
-        return [.. train, .. eval, new BenchmarkCase(BenchmarkKind.Data, "")];
+        return [.. train, .. eval, .. DataPipelines.Select(p => new BenchmarkCase(BenchmarkKind.Data, p))];
     }
 
     /// <summary>The leak-check configurations: every entry of <paramref name="models"/> with each method as in <see cref="Defaults"/>.</summary>

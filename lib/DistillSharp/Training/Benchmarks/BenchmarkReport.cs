@@ -46,7 +46,8 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
     public IEnumerable<string> HeaderLines()
     {
         var m = Machine;
-        yield return "distill bench: training, evaluation and data-pipeline throughput on synthetic CIFAR-100-shaped data (3x32x32, 100 classes)";
+        yield return "distill bench: training, evaluation and data-pipeline throughput on synthetic CIFAR-100-shaped data (3x32x32, 100 classes); " +
+            "the image-folder rows decode generated files (32x32 PNG; 500x375 JPEG, quality 90)";
         yield return $"machine:   {m.Cpu}, {m.Cores} cores, {m.System}";
         yield return $"backend:   {m.Backend}, .NET {Environment.Version}, device {m.Device}, threads {m.Threads} intra-op / {m.InteropThreads} inter-op";
         yield return $"allocator: {m.Allocator}";
@@ -73,7 +74,7 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
         var timed = Results.Where(r => r.Case.Kind != BenchmarkKind.Leak).ToList();
         if (timed.Count > 0)
         {
-            var rows = new List<string[]> { new[] { "kind", "network", "method", "batch", "images/s", "spread", "ms/step", "peak MB", "base MB", "vs kd", "vs alone" } };
+            var rows = new List<string[]> { new[] { "kind", "network", "method", "batch", "images/s", "spread", "ms/step", "peak MB", "base MB", "vs kd", "vs alone", "decode threads" } };
             foreach (var r in timed)
             {
                 var vs = OverheadVersusKdPercent(r);
@@ -81,7 +82,7 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
                 rows.Add([Kind(r.Case.Kind), r.Case.Network, r.Case.Kind == BenchmarkKind.Data ? "" : r.Case.Method, r.BatchSize.ToString(C),
                     r.MedianImagesPerSecond.ToString("F1", C), r.SpreadPercent.ToString("F1", C) + "%", r.MedianStepMilliseconds.ToString("F2", C),
                     Mb(r.PeakBytes).ToString("F0", C), Mb(r.BaselineBytes).ToString("F0", C), vs is double v ? v.ToString("+0.0;-0.0", C) + "%" : "",
-                    va is double a ? a.ToString("+0.0;-0.0", C) + "%" : ""]);
+                    va is double a ? a.ToString("+0.0;-0.0", C) + "%" : "", r.DecodeThreads?.ToString(C) ?? ""]);
             }
             Align(sb, rows, leftColumns: 3);
         }
@@ -122,14 +123,14 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
         var sb = new StringBuilder();
         if (Results.Any(r => r.Case.Kind != BenchmarkKind.Leak))
         {
-            sb.AppendLine("kind,model,teacher,method,batch,threads,images_per_s,min_images_per_s,max_images_per_s,spread_pct,step_ms,peak_mb,base_mb,vs_kd_pct,vs_alone_pct");
+            sb.AppendLine("kind,model,teacher,method,batch,threads,images_per_s,min_images_per_s,max_images_per_s,spread_pct,step_ms,peak_mb,base_mb,vs_kd_pct,vs_alone_pct,decode_threads");
             foreach (var r in Results.Where(r => r.Case.Kind != BenchmarkKind.Leak))
             {
-                sb.AppendLine(string.Join(',', Kind(r.Case.Kind), r.Case.Kind == BenchmarkKind.Data ? "crop+flip+normalize" : r.Case.Model, r.Case.Teacher ?? "",
+                sb.AppendLine(string.Join(',', Kind(r.Case.Kind), r.Case.Kind == BenchmarkKind.Data ? r.Case.Network : r.Case.Model, r.Case.Teacher ?? "",
                     r.Case.Kind == BenchmarkKind.Data ? "" : r.Case.Method, r.BatchSize.ToString(C), r.Threads.ToString(C),
                     F(r.MedianImagesPerSecond), F(r.MinImagesPerSecond), F(r.MaxImagesPerSecond), F(r.SpreadPercent), F(r.MedianStepMilliseconds),
                     F(Mb(r.PeakBytes)), F(Mb(r.BaselineBytes)), OverheadVersusKdPercent(r) is double v ? F(v) : "",
-                    OverheadVersusAlonePercent(r) is double a ? F(a) : ""));
+                    OverheadVersusAlonePercent(r) is double a ? F(a) : "", r.DecodeThreads?.ToString(C) ?? ""));
             }
         }
         if (Results.Any(r => r.Case.Kind == BenchmarkKind.Leak))
@@ -159,14 +160,14 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
             settings = new
             {
                 batchSize = Settings.BatchSize, evalBatchSize = Settings.EvalBatchSize, warmupSteps = Settings.WarmupSteps,
-                stepsPerWindow = Settings.StepsPerWindow, windows = Settings.Windows, threads = Settings.Threads,
+                stepsPerWindow = Settings.StepsPerWindow, windows = Settings.Windows, threads = Settings.Threads, decodeThreads = Settings.DecodeThreads,
                 channels = Settings.Channels, imageSize = Settings.ImageSize, classes = Settings.Classes, trainImages = Settings.TrainImages,
                 methodParameters = Settings.MethodParameters,
             },
             rows = Results.Select(r => new
             {
                 kind = Kind(r.Case.Kind), model = r.Case.Model, teacher = r.Case.Teacher, method = r.Case.Method, network = r.Case.Network,
-                batch = r.BatchSize, threads = r.Threads,
+                batch = r.BatchSize, threads = r.Threads, decodeThreads = r.DecodeThreads,
                 imagesPerSecond = Nan(r.MedianImagesPerSecond), minImagesPerSecond = Nan(r.MinImagesPerSecond), maxImagesPerSecond = Nan(r.MaxImagesPerSecond),
                 spreadPercent = Nan(r.SpreadPercent), stepMilliseconds = Nan(r.MedianStepMilliseconds),
                 windowImagesPerSecond = r.WindowImagesPerSecond, peakMb = Mb(r.PeakBytes), baseMb = Mb(r.BaselineBytes),

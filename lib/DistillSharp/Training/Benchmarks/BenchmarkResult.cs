@@ -27,6 +27,9 @@ public sealed record BenchmarkResult(
     BenchmarkCase Case, int BatchSize, int Threads, IReadOnlyList<double> WindowImagesPerSecond, IReadOnlyList<double> WindowStepSeconds,
     long BaselineBytes, long PeakBytes, bool Isolated, IReadOnlyList<LeakEpoch>? Epochs = null)
 {
+    /// <summary>The threads that decoded each batch (image-folder data rows); null for the other rows.</summary>
+    public int? DecodeThreads { get; init; }
+
     /// <summary>The median window's images per second.</summary>
     public double MedianImagesPerSecond => Median(WindowImagesPerSecond);
 

@@ -54,6 +54,9 @@ public sealed record BenchmarkSettings
     /// <summary>The teachers' number format for the pair rows: fp32, bf16 or auto (<see cref="Training.TeacherPrecision"/>).</summary>
     public string TeacherPrecision { get; init; } = Training.TeacherPrecision.Fp32;
 
+    /// <summary>Threads that decode a batch in the image-folder data rows; null for one per processor.</summary>
+    public int? DecodeThreads { get; init; }
+
     /// <summary>The seed of the weights and the synthetic data.</summary>
     public long Seed { get; init; } = 1;
 
@@ -66,6 +69,7 @@ public sealed record BenchmarkSettings
         if (StepsPerWindow < 1) throw new DistillSharpException($"--steps must be at least 1 step per window; got {StepsPerWindow}.");
         if (Windows < 1) throw new DistillSharpException($"--windows must be at least 1; got {Windows}.");
         if (Threads is < 1) throw new DistillSharpException($"--threads must be at least 1; got {Threads}.");
+        if (DecodeThreads is < 1) throw new DistillSharpException($"--decode-threads must be at least 1; got {DecodeThreads}.");
         if (Epochs < 2) throw new DistillSharpException($"--epochs must be at least 2 for the leak check (it compares later epochs with epoch 2); got {Epochs}.");
         if (LeakImages < BatchSize) throw new DistillSharpException($"--subset ({LeakImages}) must hold at least one batch of {BatchSize} images.");
         if (TrainImages < BatchSize) throw new DistillSharpException($"the synthetic training set ({TrainImages}) must hold at least one batch of {BatchSize} images.");
