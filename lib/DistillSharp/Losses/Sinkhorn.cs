@@ -43,7 +43,8 @@ public static class Sinkhorn
         using var noGrad = no_grad();
         // float64 inside: with C/ε near 1e5 (costs of 100 at ε = 1e-3) f + log K + g cancels to a few units, and in
         // float32 that sum would keep only about two digits.
-        var logKernel = cost.detach().to(float64) / -epsilon;
+        using var negativeEpsilon = (-epsilon).ToScalar();
+        var logKernel = cost.detach().to(float64).div(negativeEpsilon);
         var g = zeros(m, dtype: float64, device: cost.device);
         var f = zeros(n, dtype: float64, device: cost.device);
         // The loop's scalars are held for its whole length: TorchSharp otherwise makes a temporary Scalar per operator
