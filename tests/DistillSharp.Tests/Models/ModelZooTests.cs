@@ -140,6 +140,7 @@ public sealed class ModelZooTests
         var output = model.call(torch.randn(1, 1, size, size));
         Assert.Equal([1L, 10L], output.Logits.shape);
         Assert.Equal(model.FeatureChannels.Select(c => (long)c), output.Features.Select(f => f.shape[1]));
+        Assert.Equal(model.PreActFeatureChannels.Select(c => (long)c), output.PreActFeatures.Select(f => f.shape[1]));
     }
 
     private sealed class Holder : nn.Module<Tensor, ModelOutput>
