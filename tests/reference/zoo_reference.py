@@ -2,7 +2,8 @@
 """Golden values for the DistillSharp model zoo, from an independent PyTorch transcription.
 
 The networks below restate, in PyTorch, the CIFAR definitions of RepDistiller (models/resnet.py,
-resnetv2.py, wrn.py, vgg.py, mobilenetv2.py, ShuffleNetv1.py, ShuffleNetv2.py) and the torchvision
+resnetv2.py, wrn.py, vgg.py, mobilenetv2.py, ShuffleNetv1.py, ShuffleNetv2.py), the PyramidNets of LONDON's
+official CIFAR-100 code (london_models.py, in the zoo's feature convention) and the torchvision
 layout of the ImageNet ResNets. They were written for this project from the published architecture
 descriptions; the C# zoo is checked against what they produce.
 
@@ -32,6 +33,9 @@ import sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from london_models import LondonPyramidNet  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------
 # Residual blocks shared by the three ResNet families. The attribute that holds the projection
@@ -305,6 +309,45 @@ class WideResNet(Zoo):
         return [f0, f1, f2, f3, pooled], [f0, p1, p2, p3, pooled], self.fc(pooled)
 
 
+# ---------------- PyramidNet of LONDON's official CIFAR-100 code (london_models.py), in the zoo's convention ----------
+class PyramidNet(LondonPyramidNet, Zoo):
+    """london_models.LondonPyramidNet with the zoo's lists: features [stem = bn1(conv1(x)) (no ReLU in this stem),
+    layer1, layer2, layer3, pooled]; preact [stem, the official preReLU features of stages 1-3, pooled]. The batch
+    norms before ReLU follow the preact features: the official list (layer2.0.bn2, layer3.0.bn2, bn_final) with
+    bottlenecks; with basic blocks, whose preReLU features are the layer2.0.bn1 and layer3.0.bn1 outputs (the
+    official list's bn2 has other channels there), those two and bn_final."""
+    classifier_path = "fc"
+
+    def __init__(self, depth, alpha, bottleneck, nc, cin=3):
+        super().__init__(depth, alpha, nc, bottleneck, in_channels=cin)
+        last = (lambda layer: layer[-1].bn4) if bottleneck else (lambda layer: layer[-1].bn3)
+        self.channels = [16] + [last(layer).num_features for layer in (self.layer1, self.layer2, self.layer3)] + [self.final_width]
+
+    def bn_before_relu(self):
+        if self.bottleneck:
+            return ["layer2.0.bn2", "layer3.0.bn2", "bn_final"]
+        return ["layer2.0.bn1", "layer3.0.bn1", "bn_final"]
+
+    def forward(self, x):
+        # The preact entries of stages 1 and 2 are read from the forward pass (forward hooks on the batch norms that
+        # make them), where the official extract_feature computes them a second time: the same values and gradients,
+        # and the multiply-accumulates of one forward pass.
+        seen = {}
+        norms = [self.layer2[0].bn2, self.layer3[0].bn2] if self.bottleneck else [self.layer2[0].bn1, self.layer3[0].bn1]
+        hooks = [bn.register_forward_hook(lambda m, i, o, k=k: seen.setdefault(k, o)) for k, bn in enumerate(norms)]
+        try:
+            f0 = self.stem(x)
+            f1 = self.layer1(f0)
+            f2 = self.layer2(f1)
+            f3 = self.layer3(f2)
+        finally:
+            for h in hooks:
+                h.remove()
+        p3 = self.bn_final(f3)
+        pooled = F.avg_pool2d(F.relu(p3), 8).flatten(1)
+        return [f0, f1, f2, f3, pooled], [f0, seen[0], seen[1], p3, pooled], self.fc(pooled)
+
+
 # ---------------- RepDistiller vgg.py (with BatchNorm) ----------------
 VGG_CFG = {
     "vgg8": [[64], [128], [256], [512], [512]],
@@ -558,8 +601,12 @@ ZOO = {
     "resnet32x4": lambda nc, ci: CifarResNet(32, WIDE4, nc, ci),
     "wrn_16_1": lambda nc, ci: WideResNet(16, 1, nc, ci),
     "wrn_16_2": lambda nc, ci: WideResNet(16, 2, nc, ci),
+    "wrn_16_4": lambda nc, ci: WideResNet(16, 4, nc, ci),
+    "wrn_28_4": lambda nc, ci: WideResNet(28, 4, nc, ci),
     "wrn_40_1": lambda nc, ci: WideResNet(40, 1, nc, ci),
     "wrn_40_2": lambda nc, ci: WideResNet(40, 2, nc, ci),
+    "pyramidnet110_a84": lambda nc, ci: PyramidNet(110, 84, False, nc, ci),
+    "pyramidnet200_a240": lambda nc, ci: PyramidNet(200, 240, True, nc, ci),
     "vgg8": lambda nc, ci: Vgg(VGG_CFG["vgg8"], nc, ci),
     "vgg11": lambda nc, ci: Vgg(VGG_CFG["vgg11"], nc, ci),
     "vgg13": lambda nc, ci: Vgg(VGG_CFG["vgg13"], nc, ci),
@@ -699,6 +746,7 @@ def describe(name):
 PUBLISHED = {
     "resnet20": 0.28e6, "resnet56": 0.86e6, "resnet8x4": 1.23e6, "resnet32x4": 7.43e6,
     "wrn_16_2": 0.70e6, "wrn_40_2": 2.26e6, "ResNet50": 23.7e6,
+    "wrn_16_4": 2.77e6, "wrn_28_4": 5.87e6, "pyramidnet110_a84": 3.9e6, "pyramidnet200_a240": 26.8e6,
 }
 TORCHVISION_1000 = {"resnet18_imagenet": 11_689_512, "resnet34_imagenet": 21_797_672,
                     "resnet50_imagenet": 25_557_032}

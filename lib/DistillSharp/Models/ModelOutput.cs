@@ -14,7 +14,9 @@ namespace DistillSharp.Models;
 /// <para><see cref="PreActFeatures"/> is the list RepDistiller returns with <c>preact=True</c>: stage outputs
 /// taken before the final ReLU of the stage's last block. Entries that have no pre-activation form are the
 /// very same tensor objects as in <see cref="Features"/> (the stem of the CIFAR models, the pooled vector,
-/// and every entry of MobileNetV2, exactly as RepDistiller returns them).</para>
+/// and every entry of MobileNetV2, exactly as RepDistiller returns them). The PyramidNets follow LONDON's official
+/// <c>extract_feature(preReLU=True)</c> instead, whose stage entries 1 and 2 are taken inside the next stage's first
+/// block (with bottlenecks they have that block's width, <see cref="ZooModel.PreActFeatureChannels"/>).</para>
 /// <para><see cref="Pooled"/> is the penultimate vector (batch x channels) fed to the classifier; it is the
 /// same tensor as the last entry of <see cref="Features"/>.</para>
 /// <para>The tensors belong to the caller's dispose scope, like any other result of a forward pass.</para>

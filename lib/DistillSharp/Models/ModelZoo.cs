@@ -1,9 +1,20 @@
 namespace DistillSharp.Models;
 
 /// <summary>
-/// The registry of networks by name: RepDistiller's CIFAR definitions and torchvision-layout ImageNet
-/// ResNets. <see cref="Create"/> builds a freshly initialized model; <see cref="Describe"/> reports its size.
+/// The registry of networks by name: RepDistiller's CIFAR definitions, the wide ResNets and PyramidNets of LONDON's
+/// official CIFAR-100 code, and torchvision-layout ImageNet ResNets. <see cref="Create"/> builds a freshly initialized
+/// model; <see cref="Describe"/> reports its size.
 /// </summary>
+/// <remarks>
+/// LONDON's CIFAR-100 settings (42Shawn/LONDON, <c>CIFAR-100/load_settings.py</c> at bac21e8) in zoo names:
+/// wrn_28_4 → wrn_16_4 (settings a, b), wrn_28_4 → wrn_16_2 (c), wrn_28_4 → resnet56 (d), pyramidnet200_a240 →
+/// wrn_28_4 (e), pyramidnet200_a240 → pyramidnet110_a84 (f). Its <c>WideResNet.py</c> computes the same function as
+/// RepDistiller's wrn.py for the same weights, under the same state_dict keys (the same blocks, the 1x1
+/// <c>convShortcut</c> of the activated input where the width changes, dropout 0, final BN-ReLU, 8x8 pooling, the
+/// same init), so its WRN-28-4 and WRN-16-4 are <see cref="WideResNet"/>s; its <c>ResNet.py</c> ResNet-56 applies
+/// each ReLU at the next block's input instead of the block's output, which is the same function as
+/// RepDistiller's resnet56, with the same keys and the same pre-activation features and batch norms.
+/// </remarks>
 public static class ModelZoo
 {
     private static readonly int[] NarrowWidths = [16, 16, 32, 64];
@@ -22,8 +33,12 @@ public static class ModelZoo
         ("resnet32x4", (c, i) => new CifarResNet("resnet32x4", 32, WideWidths, c, i)),
         ("wrn_16_1", (c, i) => new WideResNet("wrn_16_1", 16, 1, c, i)),
         ("wrn_16_2", (c, i) => new WideResNet("wrn_16_2", 16, 2, c, i)),
+        ("wrn_16_4", (c, i) => new WideResNet("wrn_16_4", 16, 4, c, i)),
+        ("wrn_28_4", (c, i) => new WideResNet("wrn_28_4", 28, 4, c, i)),
         ("wrn_40_1", (c, i) => new WideResNet("wrn_40_1", 40, 1, c, i)),
         ("wrn_40_2", (c, i) => new WideResNet("wrn_40_2", 40, 2, c, i)),
+        ("pyramidnet110_a84", (c, i) => new PyramidNet("pyramidnet110_a84", 110, 84, bottleneck: false, c, i)),
+        ("pyramidnet200_a240", (c, i) => new PyramidNet("pyramidnet200_a240", 200, 240, bottleneck: true, c, i)),
         ("vgg8", (c, i) => new Vgg("vgg8", c, i)),
         ("vgg11", (c, i) => new Vgg("vgg11", c, i)),
         ("vgg13", (c, i) => new Vgg("vgg13", c, i)),
@@ -40,7 +55,7 @@ public static class ModelZoo
         ("resnet50_imagenet", (c, i) => new ImageNetResNet("resnet50_imagenet", ResidualStage.Kind.Bottleneck, [3, 4, 6, 3], c, i)),
     ];
 
-    // Names used by RepDistiller or torchvision for the same networks, to point users to ours.
+    // Names used by RepDistiller, torchvision or LONDON's code for the same networks, to point users to ours.
     private static readonly Dictionary<string, string> KnownAliases = new(StringComparer.OrdinalIgnoreCase)
     {
         ["mobile_half"] = "MobileNetV2",
@@ -52,9 +67,15 @@ public static class ModelZoo
         ["vgg19_bn"] = "vgg19",
         ["ShuffleNetV1"] = "ShuffleV1",
         ["ShuffleNetV2"] = "ShuffleV2",
+        ["pyramidnet110"] = "pyramidnet110_a84",
+        ["PyramidNet-110"] = "pyramidnet110_a84",
+        ["pyramidnet200"] = "pyramidnet200_a240",
+        ["PyramidNet-200"] = "pyramidnet200_a240",
+        ["WRN-28-4"] = "wrn_28_4",
+        ["WRN-16-4"] = "wrn_16_4",
     };
 
-    /// <summary>The registry names, in a stable order (CIFAR ResNets, WRNs, VGGs, mobile nets, ResNetV2, ImageNet).</summary>
+    /// <summary>The registry names, in a stable order (CIFAR ResNets, WRNs, PyramidNets, VGGs, mobile nets, ResNetV2, ImageNet).</summary>
     public static IReadOnlyList<string> Names { get; } = Array.AsReadOnly(Entries.Select(e => e.Name).ToArray());
 
     /// <summary>

@@ -23,7 +23,7 @@ public sealed record MultiBranchOutput(Tensor Shared, IReadOnlyList<Tensor> Maps
 /// <remarks>
 /// <para>Families. The CIFAR ResNets (<c>resnet8</c> … <c>resnet110</c>, <c>resnet8x4</c>, <c>resnet32x4</c>): trunk
 /// <c>conv1, bn1, layer1, layer2</c>, branch i <c>layer3_i, classifier3_i</c>, the state_dict names of OKDDip's
-/// <c>resnet_one.py</c>; branch map = layer3's output. The wide ResNets (<c>wrn_16_1</c> … <c>wrn_40_2</c>): trunk
+/// <c>resnet_one.py</c>; branch map = layer3's output. The wide ResNets (<c>wrn_16_1</c> … <c>wrn_40_2</c>, <c>wrn_28_4</c>): trunk
 /// <c>conv1, block1, block2</c>, branch i <c>block3_i</c>, its own final batch norm <c>bn1_i</c> and
 /// <c>classifier3_i</c>; branch map = relu(bn1_i(block3_i)). Each part is exactly the zoo network's part, with the
 /// zoo's initialization (Kaiming fan-out for the ResNets, wrn.py's fan-out normal for the WRNs), so one branch with the
@@ -78,7 +78,7 @@ public sealed class MultiBranchNetwork : Module<Tensor, MultiBranchOutput>
             WideResNet w => Wide(w.Name, w.Depth, w.Widen, branches, w.NumClasses, w.InChannels),
             _ => throw new DistillSharpException(
                 $"multi-branch networks are built from the CIFAR ResNets (resnet8 ... resnet110, resnet8x4, resnet32x4) and the wide ResNets " +
-                $"(wrn_16_1 ... wrn_40_2); '{template.Name}' is neither."),
+                $"(wrn_16_1 ... wrn_40_2, wrn_28_4); '{template.Name}' is neither."),
         };
     }
 

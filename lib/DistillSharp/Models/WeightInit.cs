@@ -31,9 +31,10 @@ internal static class WeightInit
     /// The rule of RepDistiller's wrn.py, vgg.py and mobilenetv2.py: convolutions normal with standard
     /// deviation sqrt(2 / (k_h * k_w * out_channels)) and zero bias, batch norms weight 1 and bias 0, linear
     /// layers zero bias and, when <paramref name="linearStd"/> is given, normal weights of that deviation
-    /// (otherwise the default weight init is kept, as wrn.py does).
+    /// (otherwise the default weight init is kept, as wrn.py does). With <paramref name="zeroLinearBias"/> false the
+    /// linear bias keeps its default init too (PyramidNet.py's rule).
     /// </summary>
-    public static void FanOutNormal(torch.nn.Module root, double? linearStd)
+    public static void FanOutNormal(torch.nn.Module root, double? linearStd, bool zeroLinearBias = true)
     {
         using var noGrad = torch.no_grad();
         foreach (var module in root.modules())
@@ -50,7 +51,7 @@ internal static class WeightInit
                     break;
                 case Linear linear:
                     if (linearStd is double std) torch.nn.init.normal_(linear.weight!, 0, std);
-                    if (linear.bias is not null) torch.nn.init.zeros_(linear.bias);
+                    if (zeroLinearBias && linear.bias is not null) torch.nn.init.zeros_(linear.bias);
                     break;
             }
         }

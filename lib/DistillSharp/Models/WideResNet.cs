@@ -5,8 +5,8 @@ using static TorchSharp.torch.nn;
 namespace DistillSharp.Models;
 
 /// <summary>
-/// The pre-activation wide ResNets of RepDistiller's wrn.py: wrn_16_1, wrn_16_2, wrn_40_1, wrn_40_2
-/// (depth 6n+4, widths 16, 16k, 32k, 64k).
+/// The pre-activation wide ResNets of RepDistiller's wrn.py: wrn_16_1, wrn_16_2, wrn_40_1, wrn_40_2, and wrn_16_4,
+/// wrn_28_4 of LONDON's official CIFAR-100 code (depth 6n+4, widths 16, 16k, 32k, 64k).
 /// </summary>
 /// <remarks>
 /// <para>Layout: 3x3 stem convolution; three groups <c>block1..3</c> (each holding its blocks in
@@ -15,6 +15,13 @@ namespace DistillSharp.Models;
 /// convolution <c>convShortcut</c> of the activated input, otherwise the raw input. Dropout is 0, as
 /// RepDistiller uses it. Init: convolutions normal with std sqrt(2/(9*out)), batch norms 1/0, linear bias 0
 /// (default weight).</para>
+/// <para>LONDON's <c>CIFAR-100/models/WideResNet.py</c> (42Shawn/LONDON at bac21e8, unchanged at 971f332), whose
+/// WideResNet(depth=28, widen_factor=4) and (16, 4) are the teacher and students of its settings a–e, is the same
+/// definition: the same attribute names and order (its ReLU modules hold no state), the same block
+/// (<c>equalInOut</c> decides between the raw input and <c>convShortcut</c> of the activated input), dropRate 0 in
+/// every setting, the same final BN-ReLU, pooling and init, the same <c>get_bn_before_relu</c> and
+/// <c>extract_feature(preReLU=True)</c> list, so its checkpoints (saved under <c>model</c>) import directly and
+/// give the same logits (tests/reference/london_models_reference.py checks it).</para>
 /// <para>Features: <c>[stem conv output, block1, block2, block3, pooled]</c>. PreActFeatures follow
 /// wrn.py's <c>preact=True</c>: block1 and block2 outputs pass through the first batch norm of the next
 /// group, and block3's through the final <c>bn1</c>. wrn.py computes these by calling the batch norms a

@@ -10,7 +10,8 @@ namespace DistillSharp.Models;
 /// </summary>
 /// <remarks>
 /// Parameter and buffer names are the PyTorch <c>state_dict</c> keys of the reference definition
-/// (RepDistiller for the CIFAR models, torchvision for the ImageNet ResNets), so weights can be exchanged
+/// (RepDistiller for the CIFAR models, LONDON's official code for the PyramidNets, torchvision for the ImageNet
+/// ResNets), so weights can be exchanged
 /// with PyTorch by name. TorchSharp's own <c>state_dict()</c> lists parameters before buffers;
 /// <see cref="OrderedStateDict"/> gives the entries in PyTorch's order. Implementation rule for the model
 /// classes: children are registered explicitly in the reference's attribute order, and every field holding a
@@ -42,8 +43,15 @@ public abstract class ZooModel : nn.Module<Tensor, ModelOutput>
     /// <summary>Channels of the input images (3 for RGB, 1 for Fashion-MNIST).</summary>
     public int InChannels { get; }
 
-    /// <summary>Channels of each entry of <see cref="ModelOutput.Features"/> (and of <see cref="ModelOutput.PreActFeatures"/>).</summary>
+    /// <summary>Channels of each entry of <see cref="ModelOutput.Features"/>.</summary>
     public IReadOnlyList<int> FeatureChannels { get; }
+
+    /// <summary>
+    /// Channels of each entry of <see cref="ModelOutput.PreActFeatures"/>: <see cref="FeatureChannels"/> for every
+    /// model but the bottleneck PyramidNet, whose pre-activation stage features are taken inside the next stage's first
+    /// block (see <see cref="PyramidNet"/>).
+    /// </summary>
+    public virtual IReadOnlyList<int> PreActFeatureChannels => FeatureChannels;
 
     /// <summary>Size of the pooled penultimate vector (the classifier's input size).</summary>
     public int PooledSize => FeatureChannels[^1];

@@ -5,9 +5,9 @@ using static TorchSharp.torch;
 namespace DistillSharp.Weights;
 
 /// <summary>
-/// Puts a PyTorch state dict into a zoo model whose keys follow the reference definitions (RepDistiller, torchvision),
-/// checking every key and shape first: a missing, unexpected or mis-shaped tensor is an error naming it, and the model
-/// is left untouched. The <c>module.</c> prefix that <c>nn.DataParallel</c> leaves on every key is removed. A state
+/// Puts a PyTorch state dict into a zoo model whose keys follow the reference definitions (RepDistiller, LONDON,
+/// torchvision), checking every key and shape first: a missing, unexpected or mis-shaped tensor is an error naming it,
+/// and the model is left untouched. The <c>module.</c> prefix that <c>nn.DataParallel</c> leaves on every key is removed. A state
 /// dict without <c>num_batches_tracked</c> buffers (PyTorch before 0.4.1 had none) loads with them at 0, as
 /// PyTorch's own <c>BatchNorm._load_from_state_dict</c> does for such files.
 /// </summary>
@@ -57,7 +57,7 @@ public static class StateDictImport
         {
             throw new DistillSharpException(
                 $"{source} does not fit {model.Name} ({model.NumClasses} classes, {model.InChannels} input channels): {string.Join("; ", problems)}. " +
-                $"Check --model and --classes against the network that was saved ('distill zoo' lists the networks; their keys follow RepDistiller and torchvision).");
+                $"Check --model and --classes against the network that was saved ('distill zoo' lists the networks; their keys follow RepDistiller, LONDON's code for the PyramidNets, and torchvision).");
         }
         using var _ = torch.no_grad();
         foreach (var (key, target) in expected)

@@ -15,7 +15,7 @@ public sealed class ModelZooTests
     public void NamesAreTheReferenceNames()
     {
         Assert.Equal(ZooGolden.Names, ModelZoo.Names);
-        Assert.Equal(27, ModelZoo.Names.Count);
+        Assert.Equal(31, ModelZoo.Names.Count);
     }
 
     [Theory]
@@ -140,6 +140,7 @@ public sealed class ModelZooTests
         var output = model.call(torch.randn(1, 1, size, size));
         Assert.Equal([1L, 10L], output.Logits.shape);
         Assert.Equal(model.FeatureChannels.Select(c => (long)c), output.Features.Select(f => f.shape[1]));
+        Assert.Equal(model.PreActFeatureChannels.Select(c => (long)c), output.PreActFeatures.Select(f => f.shape[1]));
     }
 
     private sealed class Holder : nn.Module<Tensor, ModelOutput>

@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 namespace DistillSharp.Tests.Weights;
 
 /// <summary>
-/// Runs tests/reference/weights_reference.py under Debian's PyTorch (/usr/bin/python3 with python3-torch, which
-/// .ci/run installs). Without it the tests fail saying so: they are the proof that the formats are PyTorch's.
+/// Runs tests/reference/weights_reference.py (and, by name, the other reference scripts) under Debian's PyTorch
+/// (/usr/bin/python3 with python3-torch, which .ci/run installs). Without it the tests fail saying so: they are the
+/// proof that the formats are PyTorch's.
 /// </summary>
 internal static class TorchReference
 {
@@ -16,11 +17,21 @@ internal static class TorchReference
     public static string Script => Path.Combine(SmokeRuns.RepositoryRoot(), "tests", "reference", "weights_reference.py");
 
     /// <summary>Runs the script with <paramref name="args"/>; returns its exit code and output.</summary>
-    public static (int Code, string Output) Run(params string[] args)
+    public static (int Code, string Output) Run(params string[] args) => RunScript(Script, args);
+
+    /// <summary>Runs tests/reference/<paramref name="scriptName"/> with <paramref name="args"/> and asserts it succeeded.</summary>
+    public static string RunScriptOk(string scriptName, params string[] args)
+    {
+        var (code, output) = RunScript(Path.Combine(SmokeRuns.RepositoryRoot(), "tests", "reference", scriptName), args);
+        Assert.True(code == 0, $"{scriptName} {string.Join(' ', args)} exited {code}: {output}");
+        return output;
+    }
+
+    private static (int Code, string Output) RunScript(string script, string[] args)
     {
         if (!File.Exists(Python)) Assert.Fail($"{Python} is missing: install Debian's python3-torch (apt-get install -y python3-torch; .ci/run does).");
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Script);
+        start.ArgumentList.Add(script);
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
