@@ -90,4 +90,16 @@ public sealed class PaperProfileTests
         Assert.False(kd.Succeeded);
         Assert.Contains("kd_baseline must be auto, on or off; got 'maybe'.", kd.Failure!.Error.Value);
     }
+
+    [Fact]
+    public async Task MultiBranchPaperProfileTrainsOnCifar100OrCifar10OrCinic10()
+    {
+        foreach (var (dataset, title, train, test) in new[] { ("", "CIFAR-100", "50,000", "10,000"), ("cifar10", "CIFAR-10", "50,000", "10,000"), ("cinic10", "CINIC-10", "90,000", "90,000") })
+        {
+            var parameters = dataset == "" ? new[] { "profile=paper" } : new[] { "profile=paper", $"dataset={dataset}" };
+            var (run, settings) = await RunSettings("02-multibranch-diversity.ipynb", parameters);
+            Assert.True(run.Succeeded, run.Failure?.ToString());
+            Assert.Contains($"{title}, {train} training and {test} test images", settings);
+        }
+    }
 }
