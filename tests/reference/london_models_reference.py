@@ -40,6 +40,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from london_models import OFFICIAL, LondonPyramidNet  # noqa: E402
+from weights_reference import randomize  # noqa: E402
 from zoo_reference import ZOO, compact_json  # noqa: E402
 
 # Published parameter counts in millions, as rounded in their sources (the checks allow for the rounding and for
@@ -86,25 +87,9 @@ def closed_form(name):
     return total + 2 * c + c * CLASSES + CLASSES
 
 
-def randomize(model, seed):
-    """Fixed random weights and batch-norm statistics (so that a swapped or skipped tensor changes the output)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (2.0 / max(1, p[0].numel())) ** 0.5)
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.copy_(torch.rand(m.weight.shape, generator=gen) * 0.5 + 0.25)
-                m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
-                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
-                m.num_batches_tracked.fill_(5)
-    return model.eval()
-
-
 def build(name, seed=23):
     torch.manual_seed(seed)
-    return randomize(OFFICIAL[name](CLASSES), seed + 1)
+    return randomize(OFFICIAL[name](CLASSES), seed + 1, 5)
 
 
 def image_batch():

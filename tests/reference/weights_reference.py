@@ -35,10 +35,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from zoo_reference import ZOO  # noqa: E402
 
 
-def build(name, classes, channels=3):
-    torch.manual_seed(17)
-    model = ZOO[name](classes, channels)
-    gen = torch.Generator().manual_seed(1717)
+def randomize(model, seed, batches_tracked):
+    """Fixed random weights and batch-norm statistics (so that a swapped or skipped tensor changes the output)."""
+    gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=gen) * (2.0 / max(1, p[0].numel())) ** 0.5)
@@ -48,8 +47,13 @@ def build(name, classes, channels=3):
                 m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
                 m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.1)
                 m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
-                m.num_batches_tracked.fill_(7)
+                m.num_batches_tracked.fill_(batches_tracked)
     return model.eval()
+
+
+def build(name, classes, channels=3):
+    torch.manual_seed(17)
+    return randomize(ZOO[name](classes, channels), 1717, 7)
 
 
 def logits(model, x):
