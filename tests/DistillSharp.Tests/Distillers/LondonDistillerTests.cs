@@ -180,12 +180,7 @@ public sealed class LondonDistillerTests : IDisposable
         var names = d.named_parameters().Select(p => p.name).ToArray();
         Assert.Equal(9, names.Count(n => n.StartsWith("Connectors.", StringComparison.Ordinal)));
         Assert.All(names, n => Assert.True(n.StartsWith("student.", StringComparison.Ordinal) || n.StartsWith("Connectors.", StringComparison.Ordinal), n));
-        using (var setup = new OptimizerSetup(d, Options(1)))
-        {
-            var grouped = setup.Groups.SelectMany(gr => gr.Parameters).ToHashSet(ReferenceEqualityComparer.Instance);
-            Assert.All(d.parameters(), p => Assert.Contains(p, grouped));
-            Assert.DoesNotContain(d.Teacher!.parameters(), p => grouped.Contains(p));
-        }
+        OptimizerChecks.HoldsTheMethodAndNotTheTeacher(d, Options(1));
 
         // The method's own term alone reaches the student's layers up to its last stage (not the classifier) and the
         // connectors it uses (OFD: all three; LONDON: those of stages 1 and 2, its pairs being (r_i(s_i), s_(i+1))).

@@ -120,12 +120,7 @@ public sealed class MimkdDistillerTests : IDisposable
             Assert.Contains($"{critic}.fc1.weight", names);
             Assert.Contains($"{critic}.fc2.bias", names);
         }
-        using (var setup = new OptimizerSetup(d, Options(1)))
-        {
-            var grouped = setup.Groups.SelectMany(gr => gr.Parameters).ToHashSet(ReferenceEqualityComparer.Instance);
-            Assert.All(d.parameters(), p => Assert.Contains(p, grouped));
-            Assert.DoesNotContain(d.Teacher!.parameters(), p => grouped.Contains(p));
-        }
+        OptimizerChecks.HoldsTheMethodAndNotTheTeacher(d, Options(1));
 
         // One step's mutual-information terms alone reach the student's layers up to its pooled vector (not its
         // classifier) and every parameter of both sides of both critics; never the teacher.

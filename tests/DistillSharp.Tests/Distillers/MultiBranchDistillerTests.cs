@@ -196,12 +196,9 @@ public sealed class MultiBranchDistillerTests
         var fusion = d.named_parameters().Where(p => p.name.StartsWith("ffm.", StringComparison.Ordinal)).Select(p => p.parameter).ToArray();
         Assert.Equal(5, fusion.Length);   // conv weight, bn weight and bias, fc weight and bias
         var classifierWeights = net.Classifiers.Select(c => c.weight!).ToHashSet(ReferenceEqualityComparer.Instance);
-        using (var setup = new OptimizerSetup(d, new TrainingOptions()))
-        {
-            var grouped = setup.Groups.SelectMany(gr => gr.Parameters).ToHashSet(ReferenceEqualityComparer.Instance);
-            Assert.All(d.parameters(), p => Assert.Contains(p, grouped));
-            Assert.Equal(d.parameters().Count(), grouped.Count);
-        }
+        var grouped = OptimizerChecks.Optimized(d, new TrainingOptions());
+        Assert.All(d.parameters(), p => Assert.Contains(p, grouped));
+        Assert.Equal(d.parameters().Count(), grouped.Count);
         d.train();
         using var scope = NewDisposeScope();
         var step = d.TrainingStep(batch);

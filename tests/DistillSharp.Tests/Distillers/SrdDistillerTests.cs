@@ -146,12 +146,7 @@ public sealed class SrdDistillerTests : IDisposable
         var names = d.named_parameters().Select(p => p.name).ToArray();
         Assert.Equal(["embed.bias", "embed.weight"], names.Where(n => !n.StartsWith("student.", StringComparison.Ordinal)).Order());
         Assert.Equal(new long[] { 256, 64 }, d.named_parameters().Single(p => p.name == "embed.weight").parameter.shape);
-        using (var setup = new OptimizerSetup(d, Options(1)))
-        {
-            var grouped = setup.Groups.SelectMany(gr => gr.Parameters).ToHashSet(ReferenceEqualityComparer.Instance);
-            Assert.All(d.parameters(), p => Assert.Contains(p, grouped));
-            Assert.DoesNotContain(d.Teacher!.parameters(), p => grouped.Contains(p));
-        }
+        OptimizerChecks.HoldsTheMethodAndNotTheTeacher(d, Options(1));
 
         d.train();
         using (var first = new DataLoader(train, 32, false, 1, Synthetic.Plain()).Epoch(1).First())
@@ -215,9 +210,8 @@ public sealed class SrdDistillerTests : IDisposable
             var before = State(d);
             var embedKeys = before.Keys.Where(k => k.StartsWith("embed.", StringComparison.Ordinal)).ToArray();
             Assert.Equal(projector == "linear" ? 2 : 4, embedKeys.Length);
-            using (var setup = new OptimizerSetup(d, Options(1)))
             {
-                var grouped = setup.Groups.SelectMany(gr => gr.Parameters).ToHashSet(ReferenceEqualityComparer.Instance);
+                var grouped = OptimizerChecks.Optimized(d, Options(1));
                 var embed = d.named_parameters().Where(p => p.name.StartsWith("embed.", StringComparison.Ordinal)).Select(p => p.parameter).ToArray();
                 Assert.All(embed, p => Assert.Equal(!frozen, grouped.Contains(p)));
                 Assert.All(embed, p => Assert.Equal(!frozen, p.requires_grad));

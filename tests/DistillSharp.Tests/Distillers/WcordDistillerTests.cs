@@ -157,12 +157,7 @@ public sealed class WcordDistillerTests
             Assert.Contains($"{head}.linear.weight", names);
             Assert.Contains($"{head}.linear.bias", names);
         }
-        using (var setup = new OptimizerSetup(d, Options(1)))
-        {
-            var grouped = setup.Groups.SelectMany(gr => gr.Parameters).ToHashSet(ReferenceEqualityComparer.Instance);
-            Assert.All(d.parameters(), p => Assert.Contains(p, grouped));
-            Assert.DoesNotContain(d.Teacher!.parameters(), p => grouped.Contains(p));
-        }
+        OptimizerChecks.HoldsTheMethodAndNotTheTeacher(d, Options(1));
 
         // Term by term: which parameters get a nonzero gradient.
         d.train();
