@@ -33,6 +33,7 @@ internal sealed class RunOptions
     public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the run folder's last checkpoint (options must match the run's, except --epochs, which extends it)." };
     public Option<bool> Amend { get; } = new("--amend") { Description = "With --resume: continue with changed options, recorded in config.json as a new segment from the next epoch." };
     public Option<string?> TeacherPrecision { get; } = new("--teacher-precision") { Description = $"Number format of a teacher in eval mode: {string.Join(" | ", Training.TeacherPrecision.Choices)} (auto = bf16 on a CPU with AMX-BF16 or AVX512-BF16; default fp32)." };
+    public Option<bool> FoldTeacherBn { get; } = new("--fold-teacher-bn") { Description = "Fold the eval-mode teacher's batch norms into its convolutions in fp32 too (a bf16 teacher is always folded; not for methods whose teacher runs in train mode)." };
 
     public void AddTo(Command command)
     {
@@ -40,7 +41,7 @@ internal sealed class RunOptions
         {
             Profile, Dataset, DataDir, Subset.Option, TestSubset.Option, FullData, Epochs.Option, BatchSize.Option, Lr.Option, Schedule, Milestones,
             LrDecay.Option, Warmup.Option, Momentum.Option, WeightDecay.Option, Nesterov, ResetMomentum, Seed.Option, Device, Out, Resume, Amend,
-            TeacherPrecision,
+            TeacherPrecision, FoldTeacherBn,
         })
         {
             command.Add(o);
@@ -91,6 +92,7 @@ internal sealed class RunOptions
             MethodParameters = merged,
             Device = parse.GetRequiredValue(Device),
             TeacherPrecision = Training.TeacherPrecision.Check(parse.GetValue(TeacherPrecision) ?? spec.TeacherPrecision),
+            FoldTeacherBatchNorms = parse.GetValue(FoldTeacherBn) || spec.FoldTeacherBatchNorms,
         };
     }
 

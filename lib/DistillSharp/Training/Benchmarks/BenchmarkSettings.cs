@@ -54,6 +54,12 @@ public sealed record BenchmarkSettings
     /// <summary>The teachers' number format for the pair rows: fp32, bf16 or auto (<see cref="Training.TeacherPrecision"/>).</summary>
     public string TeacherPrecision { get; init; } = Training.TeacherPrecision.Fp32;
 
+    /// <summary>
+    /// Whether the pairs' float32 teachers in eval mode run with their batch norms folded into their convolutions
+    /// (<see cref="Models.ZooModel.FoldBatchNorms"/>; bf16 teachers always are, train-mode teachers never).
+    /// </summary>
+    public bool FoldTeacherBatchNorms { get; init; }
+
     /// <summary>The seed of the weights and the synthetic data.</summary>
     public long Seed { get; init; } = 1;
 
