@@ -52,11 +52,15 @@ internal static class BenchCommand
             Description = $"Number format of the pairs' teachers: {string.Join(" | ", TeacherPrecision.Choices)} (auto = bf16 on a CPU with AMX-BF16 or AVX512-BF16).",
             DefaultValueFactory = _ => TeacherPrecision.Fp32,
         };
+        var foldTeacherBn = new Option<bool>("--fold-teacher-bn")
+        {
+            Description = "Run the pairs' fp32 teachers in eval mode with their batch norms folded into their convolutions (bf16 teachers always are; train-mode teachers never).",
+        };
         var worker = new Option<bool>("--worker") { Description = "Internal: measure one request read from standard input.", Hidden = true };
         var command = new Command("bench", "Measure training, evaluation and data-pipeline speed and peak memory (or, with --leak-check, memory per epoch).")
         {
             models, methods, batch.Option, warmup.Option, steps.Option, windows.Option, threads.Option, decodeThreads.Option, format, parameters, inProcess, leak,
-            epochs.Option, subset.Option, dataset, dataDir, teacherPrecision, worker,
+            epochs.Option, subset.Option, dataset, dataDir, teacherPrecision, foldTeacherBn, worker,
         };
         command.SetAction(parse =>
         {
@@ -82,6 +86,7 @@ internal static class BenchCommand
                 Windows = windows.IntValue(parse)!.Value, Threads = threads.IntValue(parse), DecodeThreads = decodeThreads.IntValue(parse), MethodParameters = given,
                 Epochs = epochs.IntValue(parse)!.Value, LeakImages = subset.IntValue(parse)!.Value, LeakDataset = parse.GetRequiredValue(dataset),
                 DataDir = parse.GetValue(dataDir), TeacherPrecision = TeacherPrecision.Check(parse.GetRequiredValue(teacherPrecision)),
+                FoldTeacherBatchNorms = parse.GetValue(foldTeacherBn),
             };
             settings.Validate();
             var cases = leakCheck ? BenchmarkCase.LeakChecks(modelList, methodList) : BenchmarkCase.Defaults(modelList, methodList);

@@ -25,6 +25,7 @@ public static class CliApp
         root.Add(TrainCommands.Train());
         root.Add(TrainCommands.Distill());
         root.Add(EvalCommand.Create());
+        root.Add(TeacherCheckCommand.Create());
         root.Add(TrainCommands.Methods());
         root.Add(ZooCommand.Create());
         root.Add(InfoCommand.Create());

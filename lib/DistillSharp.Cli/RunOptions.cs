@@ -34,6 +34,7 @@ internal sealed class RunOptions
     public Option<bool> Amend { get; } = new("--amend") { Description = "With --resume: continue with changed options, recorded in config.json as a new segment from the next epoch." };
     public NumberOption DecodeThreads { get; } = new("--decode-threads", "Threads that decode a batch of an image-folder dataset, cinic10 or imagenet (default: one per processor; speed only)", RunSpec.DecodeThreadsRange);
     public Option<string?> TeacherPrecision { get; } = new("--teacher-precision") { Description = $"Number format of a teacher in eval mode: {string.Join(" | ", Training.TeacherPrecision.Choices)} (auto = bf16 on a CPU with AMX-BF16 or AVX512-BF16; default fp32)." };
+    public Option<bool> FoldTeacherBn { get; } = new("--fold-teacher-bn") { Description = "Fold the eval-mode teacher's batch norms into its convolutions in fp32 too (a bf16 teacher is always folded; not for methods whose teacher runs in train mode)." };
 
     public void AddTo(Command command)
     {
@@ -41,7 +42,7 @@ internal sealed class RunOptions
         {
             Profile, Dataset, DataDir, Subset.Option, TestSubset.Option, FullData, Epochs.Option, BatchSize.Option, Lr.Option, Schedule, Milestones,
             LrDecay.Option, Warmup.Option, Momentum.Option, WeightDecay.Option, Nesterov, ResetMomentum, Seed.Option, Device, Out, Resume, Amend,
-            TeacherPrecision, DecodeThreads.Option,
+            TeacherPrecision, FoldTeacherBn, DecodeThreads.Option,
         })
         {
             command.Add(o);
@@ -93,6 +94,7 @@ internal sealed class RunOptions
             Device = parse.GetRequiredValue(Device),
             DecodeThreads = DecodeThreads.IntValue(parse) ?? spec.DecodeThreads,
             TeacherPrecision = Training.TeacherPrecision.Check(parse.GetValue(TeacherPrecision) ?? spec.TeacherPrecision),
+            FoldTeacherBatchNorms = parse.GetValue(FoldTeacherBn) || spec.FoldTeacherBatchNorms,
         };
     }
 

@@ -166,8 +166,10 @@ public abstract class Distiller : nn.Module
 
     /// <summary>
     /// Converts the teacher to <paramref name="type"/> (float32 or bfloat16, <see cref="Training.TeacherPrecision"/>)
-    /// as a whole, weights and buffers. A teacher in train mode (<see cref="TeacherInTrainMode"/>) stays float32, as
-    /// does a distiller without a teacher. Returns the type the teacher now runs in.
+    /// as a whole, weights and buffers. For bfloat16 the teacher's batch norms are first folded into its convolutions
+    /// in float32 (<see cref="FoldTeacherBatchNorms"/>), so each folded layer's weights are rounded to bfloat16 once.
+    /// A teacher in train mode (<see cref="TeacherInTrainMode"/>) stays float32 and unfolded, as does a distiller
+    /// without a teacher. Returns the type the teacher now runs in.
     /// </summary>
     public ScalarType UseTeacherPrecision(ScalarType type)
     {
@@ -176,9 +178,32 @@ public abstract class Distiller : nn.Module
             throw new ArgumentException($"a teacher runs in float32 or bfloat16, not {type}", nameof(type));
         }
         if (teacher is null || TeacherInTrainMode || type == TeacherPrecision) return TeacherPrecision;
+        if (type == ScalarType.BFloat16) FoldTeacherBatchNorms();
         teacher.to(type);
         TeacherPrecision = type;
         return type;
+    }
+
+    /// <summary>Whether the teacher's batch norms are folded into its convolutions (<see cref="FoldTeacherBatchNorms"/>).</summary>
+    public bool TeacherBatchNormsFolded => teacher?.IsBatchNormFolded ?? false;
+
+    /// <summary>
+    /// Folds the frozen teacher's conv→BN pairs into its convolutions, in place (<see cref="ZooModel.FoldBatchNorms"/>:
+    /// the same outputs to float32 rounding, without running the folded batch norms). Done for every bfloat16 teacher
+    /// (<see cref="UseTeacherPrecision"/>) and, with <c>--fold-teacher-bn</c>, for a float32 one. Returns how many batch
+    /// norms were folded (0 when already folded, or without a teacher).
+    /// </summary>
+    /// <exception cref="DistillSharpException">The method runs its teacher in train mode (<see cref="TeacherInTrainMode"/>).</exception>
+    public int FoldTeacherBatchNorms()
+    {
+        if (teacher is null) return 0;
+        if (TeacherInTrainMode)
+        {
+            throw new DistillSharpException(
+                $"method '{Method}' runs its teacher '{teacher.Name}' in train mode (batch statistics, running statistics updated every step), " +
+                "so its batch norms cannot be folded into its convolutions: leave out --fold-teacher-bn for this method.");
+        }
+        return teacher.FoldBatchNorms();
     }
 
     private static ModelOutput ToFloat32(ModelOutput low)

@@ -14,12 +14,12 @@ namespace DistillSharp.Models;
 /// changes); 8x8 average pooling; linear <c>fc</c>. Init: Kaiming-normal (fan-out, ReLU) convolutions, batch
 /// norms 1/0, default linear. Features: <c>[stem (after ReLU), layer1, layer2, layer3, pooled]</c>;
 /// pre-activation features replace the three stage outputs with their last block's sum before the ReLU.
-/// Built for 32x32 inputs.
+/// Built for 32x32 inputs. <see cref="ZooModel.FoldBatchNorms"/> folds every batch norm (the stem's, both of each block
+/// and each projection's).
 /// </remarks>
-public sealed class CifarResNet : ZooModel
+public sealed class CifarResNet : ZooModel, IConvBatchNormOwner
 {
-    private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly ConvBatchNorm stem;
     private readonly ModuleList<ResidualBlock> layer1;
     private readonly ModuleList<ResidualBlock> layer2;
     private readonly ModuleList<ResidualBlock> layer3;
@@ -31,16 +31,15 @@ public sealed class CifarResNet : ZooModel
         Depth = depth;
         Widths = widths;
         var blocks = (depth - 2) / 6;
-        conv1 = Conv2d(inChannels, widths[0], 3, padding: 1, bias: false);
-        bn1 = BatchNorm2d(widths[0]);
+        var conv1 = Conv2d(inChannels, widths[0], 3, padding: 1, bias: false);
+        var bn1 = BatchNorm2d(widths[0]);
         long channels = widths[0];
         layer1 = ResidualStage.Make(ResidualStage.Kind.Basic, ref channels, widths[1], blocks, 1, "downsample");
         layer2 = ResidualStage.Make(ResidualStage.Kind.Basic, ref channels, widths[2], blocks, 2, "downsample");
         layer3 = ResidualStage.Make(ResidualStage.Kind.Basic, ref channels, widths[3], blocks, 2, "downsample");
         fc = Linear(channels, numClasses);
 
-        register_module(nameof(conv1), conv1);
-        register_module(nameof(bn1), bn1);
+        stem = new ConvBatchNorm(this, nameof(conv1), conv1, nameof(bn1), bn1);
         register_module(nameof(layer1), layer1);
         register_module(nameof(layer2), layer2);
         register_module(nameof(layer3), layer3);
@@ -57,6 +56,8 @@ public sealed class CifarResNet : ZooModel
     /// <inheritdoc/>
     public override Linear Classifier => fc;
 
+    IEnumerable<ConvBatchNorm> IConvBatchNormOwner.ConvBatchNorms => [stem];
+
     /// <summary>The last block's second batch norm of each stage (RepDistiller's get_bn_before_relu).</summary>
     public override IReadOnlyList<BatchNorm2d> BatchNormsBeforeRelu() =>
         [ResidualStage.LastBatchNorm(layer1), ResidualStage.LastBatchNorm(layer2), ResidualStage.LastBatchNorm(layer3)];
@@ -66,7 +67,7 @@ public sealed class CifarResNet : ZooModel
     {
         x = ChannelsLast(x);
         Tensor f0;
-        using (var stem = NewDisposeScope()) f0 = stem.MoveToOuter(functional.relu(bn1.call(conv1.call(x))));
+        using (var scope = NewDisposeScope()) f0 = scope.MoveToOuter(functional.relu(stem.Forward(x)));
         var (f1, p1) = ResidualStage.Run(layer1, f0);
         var (f2, p2) = ResidualStage.Run(layer2, f1);
         var (f3, p3) = ResidualStage.Run(layer3, f2);

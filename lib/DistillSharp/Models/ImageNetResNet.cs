@@ -17,11 +17,12 @@ namespace DistillSharp.Models;
 /// conv1/bn1/ReLU and <em>before</em> the max pool (64 channels, half the input size); PreActFeatures are
 /// <c>[bn1 output (before the ReLU), the last block's sum before the ReLU of each stage, pooled]</c>.</para>
 /// <para>Any input size of at least 32 works (the pooling is adaptive); the reference size is 224.</para>
+/// <para><see cref="ZooModel.FoldBatchNorms"/> folds every batch norm (the stem's, each block's and each
+/// projection's); the stem's pre-activation feature is then the folded convolution's output.</para>
 /// </remarks>
-public sealed class ImageNetResNet : ZooModel
+public sealed class ImageNetResNet : ZooModel, IConvBatchNormOwner
 {
-    private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly ConvBatchNorm stem;
     private readonly ModuleList<ResidualBlock> layer1;
     private readonly ModuleList<ResidualBlock> layer2;
     private readonly ModuleList<ResidualBlock> layer3;
@@ -31,8 +32,8 @@ public sealed class ImageNetResNet : ZooModel
     internal ImageNetResNet(string name, ResidualStage.Kind kind, int[] blocks, int numClasses, int inChannels)
         : base(name, numClasses, inChannels, ResNetV2.StageChannels(kind))
     {
-        conv1 = Conv2d(inChannels, 64, 7, stride: 2, padding: 3, bias: false);
-        bn1 = BatchNorm2d(64);
+        var conv1 = Conv2d(inChannels, 64, 7, stride: 2, padding: 3, bias: false);
+        var bn1 = BatchNorm2d(64);
         long channels = 64;
         layer1 = ResidualStage.Make(kind, ref channels, 64, blocks[0], 1, "downsample");
         layer2 = ResidualStage.Make(kind, ref channels, 128, blocks[1], 2, "downsample");
@@ -40,8 +41,7 @@ public sealed class ImageNetResNet : ZooModel
         layer4 = ResidualStage.Make(kind, ref channels, 512, blocks[3], 2, "downsample");
         fc = Linear(channels, numClasses);
 
-        register_module(nameof(conv1), conv1);
-        register_module(nameof(bn1), bn1);
+        stem = new ConvBatchNorm(this, nameof(conv1), conv1, nameof(bn1), bn1);
         register_module(nameof(layer1), layer1);
         register_module(nameof(layer2), layer2);
         register_module(nameof(layer3), layer3);
@@ -56,6 +56,8 @@ public sealed class ImageNetResNet : ZooModel
     /// <inheritdoc/>
     public override Linear Classifier => fc;
 
+    IEnumerable<ConvBatchNorm> IConvBatchNormOwner.ConvBatchNorms => [stem];
+
     /// <summary>
     /// The last batch norm of each stage's last block, one per stage (the analogue of resnetv2.py's
     /// get_bn_before_relu; mdistiller leaves out the first stage, this list keeps all four).
@@ -69,14 +71,14 @@ public sealed class ImageNetResNet : ZooModel
     /// <inheritdoc/>
     public override ModelOutput forward(Tensor x)
     {
-        var stemPre = bn1.call(conv1.call(x));
-        var stem = functional.relu(stemPre);
-        var y = functional.max_pool2d(stem, 3, stride: 2, padding: 1);
+        var stemPre = stem.Forward(x);
+        var stemOut = functional.relu(stemPre);
+        var y = functional.max_pool2d(stemOut, 3, stride: 2, padding: 1);
         var (f1, p1) = ResidualStage.Run(layer1, y);
         var (f2, p2) = ResidualStage.Run(layer2, f1);
         var (f3, p3) = ResidualStage.Run(layer3, f2);
         var (f4, p4) = ResidualStage.Run(layer4, f3);
         var pooled = functional.adaptive_avg_pool2d(f4, 1).flatten(1);
-        return new ModelOutput(fc.call(pooled), [stem, f1, f2, f3, f4, pooled], [stemPre, p1, p2, p3, p4, pooled], pooled);
+        return new ModelOutput(fc.call(pooled), [stemOut, f1, f2, f3, f4, pooled], [stemPre, p1, p2, p3, p4, pooled], pooled);
     }
 }

@@ -20,6 +20,8 @@ namespace DistillSharp.Models;
 /// bias.</para>
 /// <para>Features: <c>[conv1, blocks.1, blocks.2, blocks.4, blocks.6, pooled]</c> outputs. The reference has
 /// no pre-activation list for this model, so PreActFeatures holds the same tensors as Features.</para>
+/// <para><see cref="ZooModel.FoldBatchNorms"/> folds every batch norm (each follows a convolution: those of
+/// <c>conv1</c>, <c>conv2</c> and the three of each inverted residual).</para>
 /// </remarks>
 public sealed class MobileNetV2 : ZooModel
 {
@@ -32,16 +34,16 @@ public sealed class MobileNetV2 : ZooModel
         (Expansion, 96, 3, 1), (Expansion, 160, 3, 2), (Expansion, 320, 1, 1),
     ];
 
-    private readonly Sequential conv1;
+    private readonly LayerSequence conv1;
     private readonly ModuleList<Sequential> blocks;
-    private readonly Sequential conv2;
+    private readonly LayerSequence conv2;
     private readonly Sequential classifier;
 
     internal MobileNetV2(string name, int numClasses, int inChannels)
         : base(name, numClasses, inChannels, FeatureWidths())
     {
         var channels = (int)(32 * Width);
-        conv1 = Sequential(
+        conv1 = new LayerSequence(
             Conv2d(inChannels, channels, 3, stride: 2, padding: 1, bias: false), BatchNorm2d(channels), ReLU());
         var groups = new Sequential[Settings.Length];
         for (var g = 0; g < Settings.Length; g++)
@@ -58,7 +60,7 @@ public sealed class MobileNetV2 : ZooModel
         }
         blocks = new ModuleList<Sequential>(groups);
         var last = LastChannels;
-        conv2 = Sequential(Conv2d(channels, last, 1, stride: 1, bias: false), BatchNorm2d(last), ReLU());
+        conv2 = new LayerSequence(Conv2d(channels, last, 1, stride: 1, bias: false), BatchNorm2d(last), ReLU());
         classifier = Sequential(Linear(last, numClasses));
 
         register_module(nameof(conv1), conv1);
@@ -106,14 +108,14 @@ public sealed class MobileNetV2 : ZooModel
 /// <summary>An inverted residual: <c>conv</c> = expand 1x1, depthwise 3x3, project 1x1 (each with BN).</summary>
 internal sealed class InvertedResidual : Module<Tensor, Tensor>
 {
-    private readonly Sequential conv;
+    private readonly LayerSequence conv;
     private readonly bool residual;
 
     public InvertedResidual(int inChannels, int outChannels, int stride, int expansion) : base(nameof(InvertedResidual))
     {
         var hidden = inChannels * expansion;
         residual = stride == 1 && inChannels == outChannels;
-        conv = Sequential(
+        conv = new LayerSequence(
             Conv2d(inChannels, hidden, 1, stride: 1, bias: false),
             BatchNorm2d(hidden),
             ReLU(),
@@ -126,7 +128,7 @@ internal sealed class InvertedResidual : Module<Tensor, Tensor>
     }
 
     /// <summary>The batch norm that ends <c>conv</c> (index 7).</summary>
-    public BatchNorm2d LastBatchNorm => (BatchNorm2d)conv[7];
+    public BatchNorm2d LastBatchNorm => conv.LastNorm;
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => residual ? x + conv.call(x) : conv.call(x);

@@ -13,12 +13,12 @@ namespace DistillSharp.Models;
 /// (projection shortcut named <c>shortcut</c>); global average pooling; linear <c>linear</c>. Init:
 /// Kaiming-normal (fan-out, ReLU) convolutions, batch norms 1/0, default linear (zero_init_residual off).
 /// Features: <c>[stem (after ReLU), layer1, layer2, layer3, layer4, pooled]</c>; pre-activation features
-/// replace the four stage outputs with their last block's sum before the ReLU.
+/// replace the four stage outputs with their last block's sum before the ReLU. <see cref="ZooModel.FoldBatchNorms"/>
+/// folds every batch norm (the stem's, each block's and each projection's).
 /// </remarks>
-public sealed class ResNetV2 : ZooModel
+public sealed class ResNetV2 : ZooModel, IConvBatchNormOwner
 {
-    private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly ConvBatchNorm stem;
     private readonly ModuleList<ResidualBlock> layer1;
     private readonly ModuleList<ResidualBlock> layer2;
     private readonly ModuleList<ResidualBlock> layer3;
@@ -28,8 +28,8 @@ public sealed class ResNetV2 : ZooModel
     internal ResNetV2(string name, ResidualStage.Kind kind, int[] blocks, int numClasses, int inChannels)
         : base(name, numClasses, inChannels, StageChannels(kind))
     {
-        conv1 = Conv2d(inChannels, 64, 3, stride: 1, padding: 1, bias: false);
-        bn1 = BatchNorm2d(64);
+        var conv1 = Conv2d(inChannels, 64, 3, stride: 1, padding: 1, bias: false);
+        var bn1 = BatchNorm2d(64);
         long channels = 64;
         layer1 = ResidualStage.Make(kind, ref channels, 64, blocks[0], 1, "shortcut");
         layer2 = ResidualStage.Make(kind, ref channels, 128, blocks[1], 2, "shortcut");
@@ -37,8 +37,7 @@ public sealed class ResNetV2 : ZooModel
         layer4 = ResidualStage.Make(kind, ref channels, 512, blocks[3], 2, "shortcut");
         linear = Linear(channels, numClasses);
 
-        register_module(nameof(conv1), conv1);
-        register_module(nameof(bn1), bn1);
+        stem = new ConvBatchNorm(this, nameof(conv1), conv1, nameof(bn1), bn1);
         register_module(nameof(layer1), layer1);
         register_module(nameof(layer2), layer2);
         register_module(nameof(layer3), layer3);
@@ -56,6 +55,8 @@ public sealed class ResNetV2 : ZooModel
     /// <inheritdoc/>
     public override Linear Classifier => linear;
 
+    IEnumerable<ConvBatchNorm> IConvBatchNormOwner.ConvBatchNorms => [stem];
+
     /// <summary>The last batch norm of each stage's last block (RepDistiller's get_bn_before_relu).</summary>
     public override IReadOnlyList<BatchNorm2d> BatchNormsBeforeRelu() =>
     [
@@ -66,7 +67,7 @@ public sealed class ResNetV2 : ZooModel
     /// <inheritdoc/>
     public override ModelOutput forward(Tensor x)
     {
-        var f0 = functional.relu(bn1.call(conv1.call(x)));
+        var f0 = functional.relu(stem.Forward(x));
         var (f1, p1) = ResidualStage.Run(layer1, f0);
         var (f2, p2) = ResidualStage.Run(layer2, f1);
         var (f3, p3) = ResidualStage.Run(layer3, f2);

@@ -13,12 +13,15 @@ namespace DistillSharp.Models;
 /// registers module fields under their field names when the block joins a parent; of the two shortcut fields
 /// only the one the reference uses is set (null fields are not registered).
 /// </summary>
-internal abstract class ResidualBlock : Module<Tensor, Tensor>
+internal abstract class ResidualBlock : Module<Tensor, Tensor>, IConvBatchNormOwner
 {
     protected ResidualBlock(string name) : base(name) { }
 
     /// <summary>The batch norm that ends the residual branch (the one before the sum and the ReLU).</summary>
     public abstract BatchNorm2d LastBatchNorm { get; }
+
+    /// <inheritdoc/>
+    public abstract IEnumerable<ConvBatchNorm> ConvBatchNorms { get; }
 
     /// <summary>Runs the block; returns the output and the sum before the final ReLU.</summary>
     public abstract (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x);
@@ -34,9 +37,9 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>
     /// with SIGFPE in the backward pass of some strided 1x1 convolutions on AVX-512 CPUs (for example 512 -> 1024
     /// channels at stride 2, in ResNet50's third stage), while the stride-1 convolution is unaffected.
     /// </summary>
-    protected static Sequential? Projection(long inChannels, long outChannels, long stride) =>
+    protected static LayerSequence? Projection(long inChannels, long outChannels, long stride) =>
         stride != 1 || inChannels != outChannels
-            ? Sequential(
+            ? new LayerSequence(
                 Conv2d(inChannels, outChannels, 1, stride: 1, bias: false),
                 BatchNorm2d(outChannels))
             : null;
@@ -45,7 +48,7 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>
     /// The projection shortcut of <paramref name="x"/>: <paramref name="projection"/> applied to every
     /// <paramref name="stride"/>-th row and column (see <see cref="Projection"/>), or null for the identity.
     /// </summary>
-    protected static Tensor? Project(Sequential? projection, long stride, Tensor x)
+    protected static Tensor? Project(LayerSequence? projection, long stride, Tensor x)
     {
         if (projection is null) return null;
         if (stride == 1) return projection.call(x);
@@ -59,7 +62,7 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>
     /// what backward needs, so this frees the intermediates PyTorch would free when their last reference goes
     /// (in evaluation, all of them) instead of keeping them to the end of the step.
     /// </summary>
-    protected static (Tensor, Tensor) Finish(DisposeScope scope, Tensor branch, Tensor x, Sequential? projection, long stride)
+    protected static (Tensor, Tensor) Finish(DisposeScope scope, Tensor branch, Tensor x, LayerSequence? projection, long stride)
     {
         Tensor sum;
         using (branch)
@@ -78,16 +81,15 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>
     /// (as Python frees a tensor at its last reference): in evaluation only one or two activations of the block are
     /// alive at a time; in training autograd keeps its own references to what backward needs.
     /// </summary>
-    protected static Tensor Step(Conv2d conv, BatchNorm2d norm, Tensor x, bool relu)
+    protected static Tensor Step(ConvBatchNorm layer, Tensor x, bool relu)
     {
-        using var convolved = conv.call(x);
-        if (!relu) return norm.call(convolved);
-        using var normalized = norm.call(convolved);
+        if (!relu) return layer.Forward(x);
+        using var normalized = layer.Forward(x);
         return functional.relu(normalized);
     }
 
     /// <summary>Registers the projection under the reference's name and returns the two named slots.</summary>
-    protected (Sequential? Downsample, Sequential? Shortcut) RegisterProjection(Sequential? projection, string shortcutName)
+    protected (LayerSequence? Downsample, LayerSequence? Shortcut) RegisterProjection(LayerSequence? projection, string shortcutName)
     {
         if (projection is null) return (null, null);
         register_module(shortcutName, projection);
@@ -100,85 +102,79 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>
     }
 }
 
-/// <summary>Two 3x3 convolutions with batch norms (expansion 1).</summary>
+/// <summary>Two 3x3 convolutions with batch norms (expansion 1); both batch norms and the projection's fold.</summary>
 internal sealed class BasicBlock : ResidualBlock
 {
     public const int Expansion = 1;
 
-    private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
-    private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
-    private readonly Sequential? downsample;
-    private readonly Sequential? shortcut;
+    private readonly ConvBatchNorm first;
+    private readonly ConvBatchNorm second;
+    private readonly LayerSequence? downsample;
+    private readonly LayerSequence? shortcut;
     private readonly long stride;
 
     public BasicBlock(long inChannels, long planes, long stride, string shortcutName) : base(nameof(BasicBlock))
     {
         this.stride = stride;
-        conv1 = Conv2d(inChannels, planes, 3, stride: stride, padding: 1, bias: false);
-        bn1 = BatchNorm2d(planes);
-        conv2 = Conv2d(planes, planes, 3, stride: 1, padding: 1, bias: false);
-        bn2 = BatchNorm2d(planes);
-        register_module(nameof(conv1), conv1);
-        register_module(nameof(bn1), bn1);
-        register_module(nameof(conv2), conv2);
-        register_module(nameof(bn2), bn2);
+        var conv1 = Conv2d(inChannels, planes, 3, stride: stride, padding: 1, bias: false);
+        var bn1 = BatchNorm2d(planes);
+        var conv2 = Conv2d(planes, planes, 3, stride: 1, padding: 1, bias: false);
+        var bn2 = BatchNorm2d(planes);
+        first = new ConvBatchNorm(this, nameof(conv1), conv1, nameof(bn1), bn1);
+        second = new ConvBatchNorm(this, nameof(conv2), conv2, nameof(bn2), bn2);
         (downsample, shortcut) = RegisterProjection(Projection(inChannels, planes * BasicBlock.Expansion, stride), shortcutName);
     }
 
-    public override BatchNorm2d LastBatchNorm => bn2;
+    public override BatchNorm2d LastBatchNorm => second.Norm;
+
+    public override IEnumerable<ConvBatchNorm> ConvBatchNorms => [first, second];
 
     public override (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x)
     {
         using var scope = NewDisposeScope();
-        using var y = Step(conv1, bn1, x, relu: true);
-        return Finish(scope, Step(conv2, bn2, y, relu: false), x, downsample ?? shortcut, stride);
+        using var y = Step(first, x, relu: true);
+        return Finish(scope, Step(second, y, relu: false), x, downsample ?? shortcut, stride);
     }
 }
 
-/// <summary>1x1, 3x3 (carrying the stride), 1x1 convolutions with batch norms (expansion 4).</summary>
+/// <summary>1x1, 3x3 (carrying the stride), 1x1 convolutions with batch norms (expansion 4); all three and the projection's fold.</summary>
 internal sealed class Bottleneck : ResidualBlock
 {
     public const int Expansion = 4;
 
-    private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
-    private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
-    private readonly Conv2d conv3;
-    private readonly BatchNorm2d bn3;
-    private readonly Sequential? downsample;
-    private readonly Sequential? shortcut;
+    private readonly ConvBatchNorm first;
+    private readonly ConvBatchNorm second;
+    private readonly ConvBatchNorm third;
+    private readonly LayerSequence? downsample;
+    private readonly LayerSequence? shortcut;
     private readonly long stride;
 
     public Bottleneck(long inChannels, long planes, long stride, string shortcutName) : base(nameof(Bottleneck))
     {
         this.stride = stride;
         var outChannels = planes * Expansion;
-        conv1 = Conv2d(inChannels, planes, 1, bias: false);
-        bn1 = BatchNorm2d(planes);
-        conv2 = Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false);
-        bn2 = BatchNorm2d(planes);
-        conv3 = Conv2d(planes, outChannels, 1, bias: false);
-        bn3 = BatchNorm2d(outChannels);
-        register_module(nameof(conv1), conv1);
-        register_module(nameof(bn1), bn1);
-        register_module(nameof(conv2), conv2);
-        register_module(nameof(bn2), bn2);
-        register_module(nameof(conv3), conv3);
-        register_module(nameof(bn3), bn3);
+        var conv1 = Conv2d(inChannels, planes, 1, bias: false);
+        var bn1 = BatchNorm2d(planes);
+        var conv2 = Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false);
+        var bn2 = BatchNorm2d(planes);
+        var conv3 = Conv2d(planes, outChannels, 1, bias: false);
+        var bn3 = BatchNorm2d(outChannels);
+        first = new ConvBatchNorm(this, nameof(conv1), conv1, nameof(bn1), bn1);
+        second = new ConvBatchNorm(this, nameof(conv2), conv2, nameof(bn2), bn2);
+        third = new ConvBatchNorm(this, nameof(conv3), conv3, nameof(bn3), bn3);
         (downsample, shortcut) = RegisterProjection(Projection(inChannels, outChannels, stride), shortcutName);
     }
 
-    public override BatchNorm2d LastBatchNorm => bn3;
+    public override BatchNorm2d LastBatchNorm => third.Norm;
+
+    public override IEnumerable<ConvBatchNorm> ConvBatchNorms => [first, second, third];
 
     public override (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x)
     {
         using var scope = NewDisposeScope();
-        using var y1 = Step(conv1, bn1, x, relu: true);
-        using var y2 = Step(conv2, bn2, y1, relu: true);
-        return Finish(scope, Step(conv3, bn3, y2, relu: false), x, downsample ?? shortcut, stride);
+        using var y1 = Step(first, x, relu: true);
+        using var y2 = Step(second, y1, relu: true);
+        return Finish(scope, Step(third, y2, relu: false), x, downsample ?? shortcut, stride);
     }
 }
 

@@ -19,15 +19,15 @@ namespace DistillSharp.Models;
 /// apply.</para>
 /// <para>Features: <c>[stem, layer1, layer2, layer3, pooled]</c>; PreActFeatures take each stage's last unit
 /// before its final ReLU.</para>
+/// <para><see cref="ZooModel.FoldBatchNorms"/> folds every batch norm (the stem's and the three of each unit).</para>
 /// </remarks>
-public sealed class ShuffleNetV1 : ZooModel
+public sealed class ShuffleNetV1 : ZooModel, IConvBatchNormOwner
 {
     private const int Groups = 3;
     private static readonly int[] Widths = [240, 480, 960];
     private static readonly int[] Units = [4, 8, 4];
 
-    private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly ConvBatchNorm stem;
     private readonly ModuleList<ShuffleUnitV1> layer1;
     private readonly ModuleList<ShuffleUnitV1> layer2;
     private readonly ModuleList<ShuffleUnitV1> layer3;
@@ -36,16 +36,15 @@ public sealed class ShuffleNetV1 : ZooModel
     internal ShuffleNetV1(string name, int numClasses, int inChannels)
         : base(name, numClasses, inChannels, [24, Widths[0], Widths[1], Widths[2], Widths[2]])
     {
-        conv1 = Conv2d(inChannels, 24, 1, bias: false);
-        bn1 = BatchNorm2d(24);
+        var conv1 = Conv2d(inChannels, 24, 1, bias: false);
+        var bn1 = BatchNorm2d(24);
         var channels = 24;
         layer1 = MakeStage(ref channels, 0);
         layer2 = MakeStage(ref channels, 1);
         layer3 = MakeStage(ref channels, 2);
         linear = Linear(Widths[2], numClasses);
 
-        register_module(nameof(conv1), conv1);
-        register_module(nameof(bn1), bn1);
+        stem = new ConvBatchNorm(this, nameof(conv1), conv1, nameof(bn1), bn1);
         register_module(nameof(layer1), layer1);
         register_module(nameof(layer2), layer2);
         register_module(nameof(layer3), layer3);
@@ -67,6 +66,8 @@ public sealed class ShuffleNetV1 : ZooModel
     /// <inheritdoc/>
     public override Linear Classifier => linear;
 
+    IEnumerable<ConvBatchNorm> IConvBatchNormOwner.ConvBatchNorms => [stem];
+
     /// <inheritdoc/>
     public override bool HasBatchNormsBeforeRelu => false;
 
@@ -77,7 +78,7 @@ public sealed class ShuffleNetV1 : ZooModel
     /// <inheritdoc/>
     public override ModelOutput forward(Tensor x)
     {
-        var f0 = functional.relu(bn1.call(conv1.call(x)));
+        var f0 = functional.relu(stem.Forward(x));
         var (f1, p1) = RunStage(layer1, f0);
         var (f2, p2) = RunStage(layer2, f1);
         var (f3, p3) = RunStage(layer3, f2);
@@ -95,14 +96,11 @@ public sealed class ShuffleNetV1 : ZooModel
 }
 
 /// <summary>A ShuffleNet unit (RepDistiller's ShuffleNetv1 Bottleneck).</summary>
-internal sealed class ShuffleUnitV1 : Module<Tensor, Tensor>
+internal sealed class ShuffleUnitV1 : Module<Tensor, Tensor>, IConvBatchNormOwner
 {
-    private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
-    private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
-    private readonly Conv2d conv3;
-    private readonly BatchNorm2d bn3;
+    private readonly ConvBatchNorm first;
+    private readonly ConvBatchNorm second;
+    private readonly ConvBatchNorm third;
     private readonly int firstGroups;
     private readonly int stride;
 
@@ -111,27 +109,27 @@ internal sealed class ShuffleUnitV1 : Module<Tensor, Tensor>
         var mid = outChannels / 4;
         firstGroups = inChannels == 24 ? 1 : groups;
         this.stride = stride;
-        conv1 = Conv2d(inChannels, mid, 1, groups: firstGroups, bias: false);
-        bn1 = BatchNorm2d(mid);
-        conv2 = Conv2d(mid, mid, 3, stride: stride, padding: 1, groups: mid, bias: false);
-        bn2 = BatchNorm2d(mid);
-        conv3 = Conv2d(mid, outChannels, 1, groups: groups, bias: false);
-        bn3 = BatchNorm2d(outChannels);
-        register_module(nameof(conv1), conv1);
-        register_module(nameof(bn1), bn1);
-        register_module(nameof(conv2), conv2);
-        register_module(nameof(bn2), bn2);
-        register_module(nameof(conv3), conv3);
-        register_module(nameof(bn3), bn3);
+        var conv1 = Conv2d(inChannels, mid, 1, groups: firstGroups, bias: false);
+        var bn1 = BatchNorm2d(mid);
+        var conv2 = Conv2d(mid, mid, 3, stride: stride, padding: 1, groups: mid, bias: false);
+        var bn2 = BatchNorm2d(mid);
+        var conv3 = Conv2d(mid, outChannels, 1, groups: groups, bias: false);
+        var bn3 = BatchNorm2d(outChannels);
+        first = new ConvBatchNorm(this, nameof(conv1), conv1, nameof(bn1), bn1);
+        second = new ConvBatchNorm(this, nameof(conv2), conv2, nameof(bn2), bn2);
+        third = new ConvBatchNorm(this, nameof(conv3), conv3, nameof(bn3), bn3);
     }
+
+    /// <summary>The unit's three pairs.</summary>
+    public IEnumerable<ConvBatchNorm> ConvBatchNorms => [first, second, third];
 
     /// <summary>Runs the unit; returns the output and the value before the final ReLU.</summary>
     public (Tensor Output, Tensor PreAct) ForwardWithPreAct(Tensor x)
     {
-        var y = functional.relu(bn1.call(conv1.call(x)));
+        var y = functional.relu(first.Forward(x));
         y = ChannelShuffle.Apply(y, firstGroups);
-        y = functional.relu(bn2.call(conv2.call(y)));
-        y = bn3.call(conv3.call(y));
+        y = functional.relu(second.Forward(y));
+        y = third.Forward(y);
         var preAct = stride == 2
             ? torch.cat([y, functional.avg_pool2d(x, 3, stride: 2, padding: 1)], 1)
             : y + x;

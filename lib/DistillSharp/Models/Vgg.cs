@@ -16,6 +16,8 @@ namespace DistillSharp.Models;
 /// sqrt(2/(9*out)) and zero bias, batch norms 1/0, classifier normal(0, 0.01) with zero bias.</para>
 /// <para>Features: <c>[relu(block0), relu(block1), relu(block2), relu(block3), relu(block4), pooled]</c>;
 /// PreActFeatures keep the first and last entries and take blocks 1-4 before their ReLU.</para>
+/// <para><see cref="ZooModel.FoldBatchNorms"/> folds every batch norm into the convolution before it (whose own bias
+/// joins the folded one).</para>
 /// </remarks>
 public sealed class Vgg : ZooModel
 {
@@ -28,11 +30,11 @@ public sealed class Vgg : ZooModel
         ["vgg19"] = [[64, 64], [128, 128], [256, 256, 256, 256], [512, 512, 512, 512], [512, 512, 512, 512]],
     };
 
-    private readonly Sequential block0;
-    private readonly Sequential block1;
-    private readonly Sequential block2;
-    private readonly Sequential block3;
-    private readonly Sequential block4;
+    private readonly LayerSequence block0;
+    private readonly LayerSequence block1;
+    private readonly LayerSequence block2;
+    private readonly LayerSequence block3;
+    private readonly LayerSequence block4;
     private readonly Linear classifier;
 
     internal Vgg(string name, int numClasses, int inChannels)
@@ -40,7 +42,7 @@ public sealed class Vgg : ZooModel
     {
         var config = Configs[name];
         long channels = inChannels;
-        var blocks = new Sequential[config.Length];
+        var blocks = new LayerSequence[config.Length];
         for (var b = 0; b < config.Length; b++)
             blocks[b] = MakeBlock(config[b], ref channels);
         (block0, block1, block2, block3, block4) = (blocks[0], blocks[1], blocks[2], blocks[3], blocks[4]);
@@ -58,7 +60,7 @@ public sealed class Vgg : ZooModel
     /// <summary>The registry names of the VGG family.</summary>
     internal static IEnumerable<string> Names => Configs.Keys;
 
-    private static Sequential MakeBlock(int[] widths, ref long channels)
+    private static LayerSequence MakeBlock(int[] widths, ref long channels)
     {
         var layers = new List<Module<Tensor, Tensor>>();
         foreach (var width in widths)
@@ -69,7 +71,7 @@ public sealed class Vgg : ZooModel
             channels = width;
         }
         layers.RemoveAt(layers.Count - 1);
-        return Sequential(layers);
+        return new LayerSequence([.. layers]);
     }
 
     /// <inheritdoc/>
@@ -77,7 +79,7 @@ public sealed class Vgg : ZooModel
 
     /// <summary>The last module (a batch norm) of blocks 1 to 4 (RepDistiller's get_bn_before_relu).</summary>
     public override IReadOnlyList<BatchNorm2d> BatchNormsBeforeRelu() =>
-        [(BatchNorm2d)block1[^1], (BatchNorm2d)block2[^1], (BatchNorm2d)block3[^1], (BatchNorm2d)block4[^1]];
+        [block1.LastNorm, block2.LastNorm, block3.LastNorm, block4.LastNorm];
 
     /// <inheritdoc/>
     public override ModelOutput forward(Tensor x)

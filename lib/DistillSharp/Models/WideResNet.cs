@@ -28,6 +28,10 @@ namespace DistillSharp.Models;
 /// second time; here they are the values the forward pass already computed, which are equal, except that in
 /// training mode RepDistiller updates those batch norms' running statistics twice per step and this model
 /// once.</para>
+/// <para><see cref="ZooModel.FoldBatchNorms"/> folds each block's <c>bn2</c> into the block's <c>conv1</c>, the only
+/// batch norms here that follow a convolution alone: each block's input batch norm <c>bn1</c> follows a residual sum
+/// (or, in the first block, the stem convolution, whose output is also the first feature and the identity shortcut),
+/// and the final <c>bn1</c> follows the last sum, so those stay (depth 6n+4: 3n folded, 3n + 1 kept).</para>
 /// </remarks>
 public sealed class WideResNet : ZooModel
 {
@@ -126,23 +130,21 @@ internal sealed class WideGroup : Module<Tensor, Tensor>
 }
 
 /// <summary>wrn.py's BasicBlock (pre-activation, optional 1x1 projection <c>convShortcut</c>).</summary>
-internal sealed class WideBlock : Module<Tensor, Tensor>
+internal sealed class WideBlock : Module<Tensor, Tensor>, IConvBatchNormOwner
 {
     private readonly BatchNorm2d bn1;
-    private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn2;
+    private readonly ConvBatchNorm inner;
     private readonly Conv2d conv2;
     private readonly Conv2d? convShortcut;
 
     public WideBlock(int inChannels, int outChannels, int stride) : base(nameof(WideBlock))
     {
         bn1 = BatchNorm2d(inChannels);
-        conv1 = Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
-        bn2 = BatchNorm2d(outChannels);
+        var conv1 = Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
+        var bn2 = BatchNorm2d(outChannels);
         conv2 = Conv2d(outChannels, outChannels, 3, stride: 1, padding: 1, bias: false);
         register_module(nameof(bn1), bn1);
-        register_module(nameof(conv1), conv1);
-        register_module(nameof(bn2), bn2);
+        inner = new ConvBatchNorm(this, nameof(conv1), conv1, nameof(bn2), bn2);
         register_module(nameof(conv2), conv2);
         if (inChannels != outChannels)
         {
@@ -153,6 +155,9 @@ internal sealed class WideBlock : Module<Tensor, Tensor>
 
     /// <summary>The batch norm applied to the block's input.</summary>
     public BatchNorm2d InputNorm => bn1;
+
+    /// <summary>conv1 → bn2, the block's one pair that folds.</summary>
+    public IEnumerable<ConvBatchNorm> ConvBatchNorms => [inner];
 
     /// <summary>Runs the block; also returns bn1(x), the input's pre-activation.</summary>
     public (Tensor Output, Tensor InputNorm) ForwardWithInputNorm(Tensor x)
@@ -167,8 +172,7 @@ internal sealed class WideBlock : Module<Tensor, Tensor>
     /// <summary>conv2(relu(bn2(conv1(a)))), each intermediate disposed once the next layer has read it.</summary>
     private Tensor Residual(Tensor activated)
     {
-        using var convolved = conv1.call(activated);
-        using var normalized = bn2.call(convolved);
+        using var normalized = inner.Forward(activated);
         using var rectified = functional.relu(normalized);
         return conv2.call(rectified);
     }

@@ -76,6 +76,63 @@ public abstract class ZooModel : nn.Module<Tensor, ModelOutput>
     public abstract IReadOnlyList<BatchNorm2d> BatchNormsBeforeRelu();
 
     /// <summary>
+    /// Whether <see cref="FoldBatchNorms"/> has folded this network's conv→BN pairs: it is then an inference-only network
+    /// (<see cref="train"/> refuses train mode) whose state has no entries for the folded batch norms and a bias for
+    /// each convolution they followed.
+    /// </summary>
+    public bool IsBatchNormFolded { get; private set; }
+
+    /// <summary>
+    /// Folds every batch norm that directly follows a convolution (and reads nothing else) into that convolution, in
+    /// place, for inference: with <c>s = γ/√(σ² + ε)</c> per output channel, <c>W' = s·W</c> and
+    /// <c>b' = β + s·(b − μ)</c>, μ and σ² the running statistics (b = 0 for a convolution without bias). The network
+    /// then computes the same function in eval mode up to float32 rounding (logits, every feature, every pre-activation
+    /// feature and the pooled vector) and no longer runs the folded batch norms: they leave the module tree, the
+    /// state_dict and <see cref="nn.Module.modules"/>. A batch norm after something other than a convolution, or after a
+    /// convolution whose output is also read elsewhere, stays (the pre-activation wide ResNets keep the batch norm at the
+    /// input of each block and the final one; every other family folds all of its batch norms; each class's remarks say
+    /// which). Returns how many were folded (0 the second time).
+    /// </summary>
+    /// <remarks>
+    /// For a frozen network only (a teacher in eval mode): a folded network cannot go back to train mode, its
+    /// <see cref="BatchNormsBeforeRelu"/> list is an error, and its state no longer loads into an unfolded one (so a folded
+    /// network cannot be saved by mistake as the reference's weights). Fold a copy (load the checkpoint again) to keep the
+    /// original.
+    /// </remarks>
+    /// <exception cref="DistillSharpException">The network is in train mode.</exception>
+    public int FoldBatchNorms()
+    {
+        if (training)
+        {
+            throw new DistillSharpException(
+                $"model '{Name}' is in train mode: its batch norms normalize with each batch's own statistics, so they cannot be folded " +
+                "into its convolutions. Fold only a frozen network in eval mode (call eval() first; a teacher that trains in train mode, " +
+                "as OFD's and LONDON's, cannot be folded).");
+        }
+        int folded = 0;
+        foreach (var module in modules().Prepend(this).ToList())
+        {
+            if (module is not IConvBatchNormOwner owner) continue;
+            foreach (var pair in owner.ConvBatchNorms) folded += pair.Fold() ? 1 : 0;
+        }
+        IsBatchNormFolded = true;
+        return folded;
+    }
+
+    /// <summary>Sets train or eval mode; train mode is refused for a network whose batch norms are folded (<see cref="FoldBatchNorms"/>).</summary>
+    /// <exception cref="DistillSharpException">Train mode for a folded network.</exception>
+    public override void train(bool on = true)
+    {
+        if (on && IsBatchNormFolded)
+        {
+            throw new DistillSharpException(
+                $"model '{Name}' has its batch norms folded into its convolutions (FoldBatchNorms): it is for inference only and cannot train; " +
+                "load the checkpoint again for a network that trains.");
+        }
+        base.train(on);
+    }
+
+    /// <summary>
     /// The state (parameters and buffers) in PyTorch's <c>state_dict</c> order: for each module, its own
     /// parameters, then its own buffers, then its children in registration order.
     /// </summary>

@@ -76,6 +76,7 @@ public static class Experiment
         var context = new DistillerContext(student, teacher, data.Train.Count, data.Train.Labels, info.NumClasses, info.Channels, info.Height, spec.Options.Seed);
         using var distiller = DistillerRegistry.Create(spec.Method, context, spec.MethodParameters);
         distiller.MoveTo(device);
+        if (spec.FoldTeacherBatchNorms) distiller.FoldTeacherBatchNorms();
         distiller.UseTeacherPrecision(TeacherPrecision.Resolve(spec.TeacherPrecision, device));
 
         var train = new DataLoader(data.Train, spec.Options.BatchSize, shuffle: true, spec.Options.Seed, Augmentation.Train(info), device);

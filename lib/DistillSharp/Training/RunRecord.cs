@@ -122,7 +122,11 @@ public sealed record RunRecord(IReadOnlyList<RunSegment> Segments)
             parameters = new MethodSettings(spec.Method, DistillerRegistry.Get(spec.Method).Parameters, spec.MethodParameters).Values;
         }
         foreach (var (k, v) in parameters) result[$"-P {k}"] = F(v);
-        if (spec.Teacher is not null) result["teacher-precision"] = spec.TeacherPrecision;
+        if (spec.Teacher is not null)
+        {
+            result["teacher-precision"] = spec.TeacherPrecision;
+            result["fold-teacher-bn"] = spec.FoldTeacherBatchNorms ? "true" : "false";
+        }
         return result;
     }
 }

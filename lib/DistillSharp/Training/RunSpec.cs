@@ -40,6 +40,12 @@ public sealed record RunSpec
     /// teachers in eval mode only). Default fp32.
     /// </summary>
     public string TeacherPrecision { get; init; } = Training.TeacherPrecision.Fp32;
+    /// <summary>
+    /// Whether a float32 teacher in eval mode has its batch norms folded into its convolutions
+    /// (<see cref="Models.ZooModel.FoldBatchNorms"/>; a bf16 teacher is always folded). Default false; an error for a
+    /// method whose teacher trains in train mode.
+    /// </summary>
+    public bool FoldTeacherBatchNorms { get; init; }
 
     /// <summary>
     /// A spec from a profile's defaults, for <paramref name="method"/> (the student defaults to the profile's

@@ -96,6 +96,20 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
+    public void FoldedTeachersAreNamedInTheSettingAndTrainModeTeachersStayUnfolded()
+    {
+        string[] pair = ["bench", "--models", "resnet8:resnet8", "--methods", "kd,ofd", "--batch-size", "8", "--warmup", "0", "--windows", "1", "--steps", "1", "--in-process"];
+        var (code, output, err) = Run([.. pair, "--fold-teacher-bn"]);
+        Assert.True(code == 0, err);
+        var setting = output.Split('\n').Single(l => l.StartsWith("setting:", StringComparison.Ordinal));
+        Assert.EndsWith("teacher fp32, batch norms folded into convolutions (teachers in train mode: fp32, unfolded)", setting.TrimEnd());
+        Assert.Contains(output.Split('\n'), l => l.StartsWith("train", StringComparison.Ordinal) && l.Contains(" ofd ", StringComparison.Ordinal));
+        (code, output, err) = Run(pair);
+        Assert.True(code == 0, err);
+        Assert.EndsWith("teacher fp32", output.Split('\n').Single(l => l.StartsWith("setting:", StringComparison.Ordinal)).TrimEnd());
+    }
+
+    [Fact]
     public void LeakCheckReportsARowPerEpochAndAVerdict()
     {
         var (code, output, err) = Run("bench", "--leak-check", "--epochs", "3", "--models", "resnet8", "--batch-size", "16", "--subset", "64");

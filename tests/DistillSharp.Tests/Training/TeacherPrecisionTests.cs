@@ -1,9 +1,11 @@
 using DistillSharp.Data;
 using DistillSharp.Distillers;
 using DistillSharp.Models;
+using DistillSharp.Tests.Models;
 using DistillSharp.Tests.Support;
 using DistillSharp.Training;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace DistillSharp.Tests.Training;
@@ -11,8 +13,9 @@ namespace DistillSharp.Tests.Training;
 /// <summary>
 /// The teacher's number format (<see cref="TeacherPrecision"/>, <see cref="Distiller.UseTeacherPrecision"/>): the
 /// no-bf16 path of <c>auto</c> is float32 bit for bit, a bf16 teacher hands float32 outputs to the loss that agree with
-/// float32 to bfloat16 rounding (and visibly differ from it), a teacher in train mode stays float32, and the option is
-/// checked and recorded.
+/// float32 to bfloat16 rounding (and visibly differ from it) with its batch norms folded, a float32 teacher folded on
+/// request agrees with the unfolded one to float32 rounding, a teacher in train mode stays float32 and unfolded (and an
+/// explicit fold of it is refused), and the options are checked and recorded.
 /// </summary>
 /// <remarks>
 /// The bound on a bf16 teacher: bfloat16 keeps an 8-bit significand, so each rounding is a relative error of at most
@@ -36,13 +39,23 @@ public sealed class TeacherPrecisionTests
         public override DistillationStep TrainingStep(Batch batch) => throw new NotSupportedException();
     }
 
-    private static (Probe Probe, ZooModel Teacher) Build(bool trainMode = false)
+    private static (Probe Probe, ZooModel Teacher) Build(bool trainMode = false, bool formulaFill = false)
     {
         torch.random.manual_seed(5);
         var teacher = ModelZoo.Create("resnet8", 10);
+        if (formulaFill) FormulaFill.Apply(teacher);   // batch norms with statistics of their own, so that a fold changes every weight
         var student = ModelZoo.Create("resnet8", 10);
         return (new Probe(student, teacher, trainMode), teacher);
     }
+
+    /// <summary>resnet8's batch norms: the stem's, two per block of its three stages, and the two projections'.</summary>
+    private const int ResNet8BatchNorms = 9;
+
+    private static int BatchNorms(ZooModel model) => model.modules().OfType<BatchNorm2d>().Count();
+
+    private static bool Equal(ModelOutput a, ModelOutput b) =>
+        new[] { (a.Logits, b.Logits), (a.Pooled, b.Pooled) }.Concat(a.Features.Zip(b.Features)).Concat(a.PreActFeatures.Zip(b.PreActFeatures))
+            .All(p => p.Item1.equal(p.Item2).all().item<bool>());
 
     private static Tensor Images()
     {
@@ -69,11 +82,18 @@ public sealed class TeacherPrecisionTests
             {
                 Assert.Equal(ScalarType.Float32, auto.UseTeacherPrecision(TeacherPrecision.Resolve("auto", CPU)));
                 Assert.All(teacher.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+                Assert.False(auto.TeacherBatchNormsFolded);          // the no-bf16 path folds nothing
+                Assert.Equal(ResNet8BatchNorms, BatchNorms(teacher));
                 var images = Images();
                 var expected = reference.Teach(images);
                 var actual = auto.Teach(images);
                 Assert.True(expected.Logits.equal(actual.Logits).all().item<bool>());
                 for (int i = 0; i < expected.Features.Count; i++) Assert.True(expected.Features[i].equal(actual.Features[i]).all().item<bool>());
+                Assert.True(Equal(expected, actual));
+                // The teacher's forward through the distiller is the network's own, bit for bit (fp32, no fold: the default).
+                using (no_grad()) Assert.True(Equal(teacher.call(images), actual));
+                Assert.Equal(ScalarType.Float32, auto.UseTeacherPrecision(TeacherPrecision.Resolve("fp32", CPU)));
+                Assert.False(auto.TeacherBatchNormsFolded);
             }
             TeacherPrecision.CpuBf16Override = true;
             Assert.Equal(ScalarType.BFloat16, TeacherPrecision.Resolve("auto", CPU));
@@ -93,9 +113,12 @@ public sealed class TeacherPrecisionTests
         using (reference)
         using (low)
         {
+            Assert.Equal(ResNet8BatchNorms, BatchNorms(teacher));
             Assert.Equal(ScalarType.BFloat16, low.UseTeacherPrecision(ScalarType.BFloat16));
             Assert.Equal(ScalarType.BFloat16, low.TeacherPrecision);
             Assert.All(teacher.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+            Assert.True(low.TeacherBatchNormsFolded);   // folded in float32 before the conversion
+            Assert.Equal(0, BatchNorms(teacher));
             var images = Images();
             var expected = reference.Teach(images);
             var actual = low.Teach(images);
@@ -129,6 +152,47 @@ public sealed class TeacherPrecisionTests
             Assert.Equal(ScalarType.Float32, probe.UseTeacherPrecision(ScalarType.BFloat16));
             Assert.All(teacher.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
             Assert.All(teacher.buffers(), b => Assert.NotEqual(ScalarType.BFloat16, b.dtype));
+            Assert.False(probe.TeacherBatchNormsFolded);
+            Assert.Equal(ResNet8BatchNorms, BatchNorms(teacher));
+            var e = Assert.Throws<DistillSharpException>(() => probe.FoldTeacherBatchNorms());
+            Assert.Contains("method 'probe' runs its teacher 'resnet8' in train mode", e.Message);
+            Assert.Contains("leave out --fold-teacher-bn", e.Message);
+            Assert.Equal(ResNet8BatchNorms, BatchNorms(teacher));
+            probe.train();
+            Assert.True(teacher.training);   // still a network that trains
+        }
+    }
+
+    [Fact]
+    public void AFoldedFloat32TeacherAgreesWithTheUnfoldedOneToFloat32Rounding()
+    {
+        // The bound of BatchNormFoldingTests: 1e-4 relative (measured about 1e-7); a fold without the mean moves resnet8's
+        // logits by 0.4 there.
+        using var scope = NewDisposeScope();
+        var (reference, _) = Build(formulaFill: true);
+        var (folded, teacher) = Build(formulaFill: true);
+        using (reference)
+        using (folded)
+        {
+            Assert.Equal(ResNet8BatchNorms, folded.FoldTeacherBatchNorms());
+            Assert.Equal(0, folded.FoldTeacherBatchNorms());
+            Assert.True(folded.TeacherBatchNormsFolded);
+            Assert.Equal(0, BatchNorms(teacher));
+            Assert.Equal(ScalarType.Float32, folded.UseTeacherPrecision(ScalarType.Float32));
+            Assert.All(teacher.parameters(), p => Assert.False(p.requires_grad));   // the folded biases are frozen too
+            var images = Images();
+            var expected = reference.Teach(images);
+            var actual = folded.Teach(images);
+            var pairs = new[] { (expected.Logits, actual.Logits), (expected.Pooled, actual.Pooled) }
+                .Concat(expected.Features.Zip(actual.Features)).Concat(expected.PreActFeatures.Zip(actual.PreActFeatures));
+            foreach (var (e, a) in pairs)
+            {
+                Assert.Equal(ScalarType.Float32, a.dtype);
+                Assert.InRange(RelativeError(a, e), 0, 1e-4);
+            }
+            Assert.False(Equal(expected, actual));   // it did change the arithmetic
+            folded.train();
+            Assert.False(teacher.training);           // an eval-mode teacher stays in eval mode
         }
     }
 
@@ -155,6 +219,21 @@ public sealed class TeacherPrecisionTests
         var before = new RunSpec { Method = "kd", Teacher = "t.ckpt" };
         var after = before with { TeacherPrecision = "bf16" };
         Assert.Contains("teacher-precision: fp32 -> bf16", RunRecord.Differences(before, "abc", after, "abc"));
+        Assert.Equal(["fold-teacher-bn: false -> true"], RunRecord.Differences(before, "abc", before with { FoldTeacherBatchNorms = true }, "abc"));
+        Assert.Empty(RunRecord.Differences(before with { Teacher = null }, null, before with { Teacher = null, FoldTeacherBatchNorms = true }, null));
+        string config = Path.Combine(Path.GetTempPath(), $"distill-fold-{Guid.NewGuid():N}.json");
+        try
+        {
+            RunRecord.Start(before with { FoldTeacherBatchNorms = true }, "abc").Write(config);
+            Assert.Contains("\"FoldTeacherBatchNorms\": true", File.ReadAllText(config));
+            Assert.True(RunRecord.Read(config).Current.FoldTeacherBatchNorms);
+            File.WriteAllText(config, "{\"Method\": \"kd\", \"Teacher\": \"t.ckpt\"}");   // a record from before the option
+            Assert.False(RunRecord.Read(config).Current.FoldTeacherBatchNorms);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
         Assert.Empty(RunRecord.Differences(before, "abc", before with { }, "abc"));
         var e = Assert.Throws<DistillSharpException>(() => Experiment.Run(after with { TeacherPrecision = "fp8" }, null));
         Assert.Contains("--teacher-precision", e.Message);

@@ -103,6 +103,7 @@ public static class Benchmark
             info.Height, settings.Seed);
         var distiller = DistillerRegistry.Create(c.Method, context, MethodParameters(c.Method, settings, profile));
         distiller.MoveTo(torch.CPU);
+        if (settings.FoldTeacherBatchNorms && !distiller.TeacherInTrainMode) distiller.FoldTeacherBatchNorms();
         distiller.UseTeacherPrecision(TeacherPrecision.Resolve(settings.TeacherPrecision, torch.CPU));
         return distiller;
     }

@@ -56,11 +56,20 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
         yield return $"setting:   batch {s.BatchSize} (eval {s.EvalBatchSize}), warm-up {s.WarmupSteps} steps, {s.Windows} windows x {s.StepsPerWindow} steps; " +
             $"SGD momentum 0.9, weight decay 5e-4; method constants of the cpu profile{Overrides(s)}; " +
             $"teacher {Training.TeacherPrecision.NameOf(Training.TeacherPrecision.Resolve(s.TeacherPrecision, torch.CPU))}" +
-            (s.TeacherPrecision == Training.TeacherPrecision.Auto ? " (auto)" : "");
+            (s.TeacherPrecision == Training.TeacherPrecision.Auto ? " (auto)" : "") + Folding(s);
         yield return Results.All(r => r.Isolated)
             ? "memory:    peak = VmHWM of the child process that ran the row alone; base = its resident size before the networks were built"
             : "memory:    peak = VmHWM of this process so far (rows share the process: later peaks include earlier rows)";
     }
+
+    /// <summary>
+    /// ", batch norms folded" when the eval-mode teachers run folded (bf16, or fp32 with the option); train-mode teachers
+    /// (OFD, LONDON) are never folded.
+    /// </summary>
+    private static string Folding(BenchmarkSettings s) =>
+        s.FoldTeacherBatchNorms || Training.TeacherPrecision.Resolve(s.TeacherPrecision, torch.CPU) == torch.ScalarType.BFloat16
+            ? ", batch norms folded into convolutions (teachers in train mode: fp32, unfolded)"
+            : "";
 
     private static string Overrides(BenchmarkSettings s) =>
         s.MethodParameters.Count == 0 ? "" : " with " + string.Join(", ", s.MethodParameters.Select(kv => $"{kv.Key}={kv.Value.ToString(C)}"));

@@ -57,6 +57,12 @@ public sealed record BenchmarkSettings
     /// <summary>Threads that decode a batch in the image-folder data rows; null for one per processor.</summary>
     public int? DecodeThreads { get; init; }
 
+    /// <summary>
+    /// Whether the pairs' float32 teachers in eval mode run with their batch norms folded into their convolutions
+    /// (<see cref="Models.ZooModel.FoldBatchNorms"/>; bf16 teachers always are, train-mode teachers never).
+    /// </summary>
+    public bool FoldTeacherBatchNorms { get; init; }
+
     /// <summary>The seed of the weights and the synthetic data.</summary>
     public long Seed { get; init; } = 1;
 
