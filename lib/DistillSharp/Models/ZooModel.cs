@@ -16,7 +16,9 @@ namespace DistillSharp.Models;
 /// <see cref="OrderedStateDict"/> gives the entries in PyTorch's order. Implementation rule for the model
 /// classes: children are registered explicitly in the reference's attribute order, and every field holding a
 /// module is named exactly like the PyTorch attribute (TorchSharp registers module fields under their field
-/// names when a model joins a parent module, so a differently named field would add a second key).
+/// names when a model joins a parent module, so a differently named field would add a second key). A convolution
+/// followed directly by a batch norm is held as a <see cref="ConvBatchNorm"/> (not a module, so not registered by
+/// field), which registers the two under the reference's names and can fold them (<see cref="FoldBatchNorms"/>).
 /// </remarks>
 public abstract class ZooModel : nn.Module<Tensor, ModelOutput>
 {
