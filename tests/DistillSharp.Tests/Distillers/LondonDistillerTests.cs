@@ -152,13 +152,9 @@ public sealed class LondonDistillerTests : IDisposable
         new(d, new DataLoader(train, 32, true, 3, Synthetic.Augment()), new DataLoader(test, 64, false, 3, Synthetic.Plain()),
             Options(epochs), folder, null, e => new CheckpointHeader("resnet8", train.NumClasses, 1, "synthetic", d.Method, e, 3, 0));
 
-    private static Dictionary<string, float[]> State(nn.Module m) =>
-        m.state_dict().Where(kv => kv.Value.dtype == ScalarType.Float32)
-            .ToDictionary(kv => kv.Key, kv => kv.Value.data<float>().ToArray());
+    private static Dictionary<string, float[]> State(nn.Module m) => ModuleSnapshot.State(m);
 
-    private static Dictionary<string, long[]> Counters(nn.Module m) =>
-        m.state_dict().Where(kv => kv.Value.dtype == ScalarType.Int64)
-            .ToDictionary(kv => kv.Key, kv => kv.Value.data<long>().ToArray());
+    private static Dictionary<string, long[]> Counters(nn.Module m) => ModuleSnapshot.Counters(m);
 
     private static bool IsRunningStatistic(string key) =>
         key.EndsWith(".running_mean", StringComparison.Ordinal) || key.EndsWith(".running_var", StringComparison.Ordinal);

@@ -132,13 +132,9 @@ public sealed class WcordDistillerTests
         return DistillerRegistry.Create(method, context, all);
     }
 
-    private static Dictionary<string, float[]> State(nn.Module m) =>
-        m.state_dict().Where(kv => kv.Value.dtype == ScalarType.Float32)
-            .ToDictionary(kv => kv.Key, kv => kv.Value.data<float>().ToArray());
+    private static Dictionary<string, float[]> State(nn.Module m) => ModuleSnapshot.State(m);
 
-    private static Dictionary<string, long[]> Counters(nn.Module m) =>
-        m.state_dict().Where(kv => kv.Value.dtype == ScalarType.Int64)
-            .ToDictionary(kv => kv.Key, kv => kv.Value.data<long>().ToArray());
+    private static Dictionary<string, long[]> Counters(nn.Module m) => ModuleSnapshot.Counters(m);
 
     private static readonly string[] Heads = ["embed_s", "embed_t", "embed_local"];
 
@@ -205,14 +201,7 @@ public sealed class WcordDistillerTests
         Assert.False(before["contrast.memory_v1"].SequenceEqual(after["contrast.memory_v1"]), "the student bank did not move");
         Assert.Contains(after, kv => kv.Key.StartsWith("student.", StringComparison.Ordinal) && !kv.Value.SequenceEqual(before[kv.Key]));
         // The teacher: no gradient, eval mode, and every parameter and buffer as before.
-        Assert.All(d.Teacher!.parameters(), p => Assert.Null(p.grad));
-        Assert.False(d.Teacher!.training);
-        var teacherAfter = State(d.Teacher!);
-        Assert.Equal(teacherBefore.Keys.Order(), teacherAfter.Keys.Order());
-        Assert.Contains(teacherBefore.Keys, k => k.EndsWith("running_mean", StringComparison.Ordinal));
-        foreach (var key in teacherBefore.Keys) Assert.True(teacherBefore[key].SequenceEqual(teacherAfter[key]), $"teacher {key} changed");
-        var countersAfter = Counters(d.Teacher!);
-        foreach (var key in teacherCounters.Keys) Assert.Equal(teacherCounters[key], countersAfter[key]);
+        ModuleSnapshot.AssertEvalTeacherUnchanged(d.Teacher!, teacherBefore, teacherCounters);
     }
 
     // ---- Variants ----
