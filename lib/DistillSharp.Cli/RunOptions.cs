@@ -21,6 +21,7 @@ internal sealed class RunOptions
     public NumberOption Lr { get; } = new("--lr", "Base learning rate", TrainingOptions.LearningRateRange);
     public Option<string?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: {string.Join(" | ", LearningRateSchedule.Names)}." };
     public Option<string?> Milestones { get; } = new("--milestones") { Description = $"Multistep milestones, e.g. 150,180,210 (decay applies after them): increasing, each {TrainingOptions.MilestoneRange}." };
+    public Option<string?> MilestoneFactors { get; } = new("--milestone-factors") { Description = $"The rate after each multistep milestone as a multiple of --lr, one per milestone, e.g. 0.1,0.01,0.002 (instead of powers of --lr-decay); each {TrainingOptions.MilestoneFactorRange}." };
     public NumberOption LrDecay { get; } = new("--lr-decay", "Multistep decay factor (0.1)", TrainingOptions.LearningRateDecayRange);
     public NumberOption Warmup { get; } = new("--warmup-epochs", "Epochs of linear warm-up (at most --epochs)", TrainingOptions.WarmupEpochsRange);
     public NumberOption Momentum { get; } = new("--momentum", "SGD momentum (0.9)", TrainingOptions.MomentumRange);
@@ -41,7 +42,7 @@ internal sealed class RunOptions
         foreach (var o in new Option[]
         {
             Profile, Dataset, DataDir, Subset.Option, TestSubset.Option, FullData, Epochs.Option, BatchSize.Option, Lr.Option, Schedule, Milestones,
-            LrDecay.Option, Warmup.Option, Momentum.Option, WeightDecay.Option, Nesterov, ResetMomentum, Seed.Option, Device, Out, Resume, Amend,
+            LrDecay.Option, MilestoneFactors, Warmup.Option, Momentum.Option, WeightDecay.Option, Nesterov, ResetMomentum, Seed.Option, Device, Out, Resume, Amend,
             TeacherPrecision, FoldTeacherBn, DecodeThreads.Option,
         })
         {
@@ -62,6 +63,7 @@ internal sealed class RunOptions
         var spec = saved is null ? fromProfile : saved with { Method = method, Student = model ?? saved.Student };
         var o = spec.Options;
         var milestones = parse.GetValue(Milestones);
+        var factors = parse.GetValue(MilestoneFactors);
         o = o with
         {
             Epochs = Epochs.IntValue(parse) ?? o.Epochs,
@@ -70,6 +72,7 @@ internal sealed class RunOptions
             Schedule = parse.GetValue(Schedule) ?? o.Schedule,
             Milestones = milestones is null ? o.Milestones : ParseMilestones(milestones),
             LearningRateDecay = LrDecay.Value(parse) ?? o.LearningRateDecay,
+            MilestoneFactors = factors is null ? o.MilestoneFactors : ParseFactors(factors),
             WarmupEpochs = Warmup.IntValue(parse) ?? o.WarmupEpochs,
             Momentum = Momentum.Value(parse) ?? o.Momentum,
             WeightDecay = WeightDecay.Value(parse) ?? o.WeightDecay,
@@ -120,6 +123,17 @@ internal sealed class RunOptions
     /// <summary>The run folder: --out, or runs/DATASET/METHOD_STUDENT_seedN.</summary>
     public string OutFolder(ParseResult parse, RunSpec spec) =>
         parse.GetValue(Out) ?? Path.Combine("runs", spec.Dataset, $"{spec.Method}_{spec.Student}_seed{spec.Options.Seed}");
+
+    private static double[] ParseFactors(string text)
+    {
+        var items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var range = TrainingOptions.MilestoneFactorRange;
+        if (items.Length == 0 || !items.All(s => range.Contains(double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN)))
+        {
+            throw new DistillSharpException($"--milestone-factors '{text}' is not a comma-separated list of factors, each {range}, e.g. 0.1,0.01,0.002.");
+        }
+        return items.Select(s => double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
+    }
 
     private static int[] ParseMilestones(string text)
     {

@@ -110,6 +110,7 @@ public sealed record RunRecord(IReadOnlyList<RunSegment> Segments)
         result["schedule"] = o.Schedule;
         result["milestones"] = string.Join(",", o.Milestones);
         result["lr-decay"] = F(o.LearningRateDecay);
+        if (o.MilestoneFactors.Count > 0) result["milestone-factors"] = string.Join(",", o.MilestoneFactors.Select(F));
         result["warmup-epochs"] = o.WarmupEpochs.ToString(CultureInfo.InvariantCulture);
         result["momentum"] = F(o.Momentum);
         result["weight-decay"] = F(o.WeightDecay);

@@ -4,7 +4,8 @@ namespace DistillSharp.Training;
 /// <remarks>
 /// The valid values (<see cref="Validate"/>; the command line checks the same ranges as it parses): epochs a whole
 /// number in [1, 100000], batch size in [1, 65536], learning rate in (0, 10], multistep decay in (0, 1], warm-up
-/// epochs in [0, epochs], milestones in [1, 100000] and increasing, momentum in [0, 1), weight decay in [0, 1], seed a
+/// epochs in [0, epochs], milestones in [1, 100000] and increasing, milestone factors (one per milestone, multistep
+/// only) in (0, 1], momentum in [0, 1), weight decay in [0, 1], seed a
 /// whole number in [0, 4294967295]; a momentum reset at milestones needs the multistep schedule.
 /// </remarks>
 public sealed record TrainingOptions
@@ -21,6 +22,8 @@ public sealed record TrainingOptions
     public static readonly ValueRange WarmupEpochsRange = ValueRange.Whole(0, 100_000);
     /// <summary>Valid entries of <see cref="Milestones"/>.</summary>
     public static readonly ValueRange MilestoneRange = ValueRange.Whole(1, 100_000);
+    /// <summary>Valid entries of <see cref="MilestoneFactors"/>.</summary>
+    public static readonly ValueRange MilestoneFactorRange = new(0, 1, ExcludeMin: true);
     /// <summary>Valid <see cref="Momentum"/>.</summary>
     public static readonly ValueRange MomentumRange = new(0, 1, ExcludeMax: true);
     /// <summary>Valid <see cref="WeightDecay"/>.</summary>
@@ -40,6 +43,11 @@ public sealed record TrainingOptions
     public IReadOnlyList<int> Milestones { get; init; } = [150, 180, 210];
     /// <summary>γ of the multistep schedule.</summary>
     public double LearningRateDecay { get; init; } = 0.1;
+    /// <summary>
+    /// Optional, one per milestone: the rate after the k-th milestone is η · f_k instead of η · γ^k (empty = powers of
+    /// γ). The official OFD and LONDON CIFAR scripts go to η/10, η/100 and then η/500 or η/1000.
+    /// </summary>
+    public IReadOnlyList<double> MilestoneFactors { get; init; } = [];
     /// <summary>Epochs of linear warm-up.</summary>
     public int WarmupEpochs { get; init; }
     /// <summary>SGD momentum.</summary>
@@ -59,7 +67,7 @@ public sealed record TrainingOptions
 
     /// <summary>The learning-rate schedule these options describe.</summary>
     public LearningRateSchedule CreateSchedule() =>
-        LearningRateSchedule.Create(Schedule, LearningRate, Epochs, Milestones, LearningRateDecay, WarmupEpochs);
+        LearningRateSchedule.Create(Schedule, LearningRate, Epochs, Milestones, LearningRateDecay, WarmupEpochs, MilestoneFactors);
 
     /// <summary>Checks every value; a bad one is an error naming the option.</summary>
     public void Validate()
@@ -70,6 +78,7 @@ public sealed record TrainingOptions
         LearningRateDecayRange.Check("--lr-decay", LearningRateDecay);
         WarmupEpochsRange.Check("--warmup-epochs", WarmupEpochs);
         foreach (var milestone in Milestones) MilestoneRange.Check("--milestones", milestone);
+        foreach (var factor in MilestoneFactors) MilestoneFactorRange.Check("--milestone-factors", factor);
         MomentumRange.Check("--momentum", Momentum);
         WeightDecayRange.Check("--weight-decay", WeightDecay);
         SeedRange.Check("--seed", Seed);

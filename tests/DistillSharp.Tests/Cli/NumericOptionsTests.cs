@@ -34,6 +34,8 @@ public sealed class NumericOptionsTests : IDisposable
     [InlineData("--test-subset must be a whole number in [1, 2147483647]; got '-5'.", "train", "--test-subset", "-5")]
     [InlineData("--seed must be a whole number in [0, 4294967295]; got '99999999999999999999999'.", "train", "--seed", "99999999999999999999999")]
     [InlineData("--milestones '5,1e400' is not a comma-separated list of epochs, each a whole number in [1, 100000], e.g. 150,180,210.", "train", "--milestones", "5,1e400")]
+    [InlineData("--milestone-factors '0.1,2' is not a comma-separated list of factors, each a number in (0, 1], e.g. 0.1,0.01,0.002.", "train", "--milestone-factors", "0.1,2")]
+    [InlineData("--milestone-factors needs one factor per milestone: 2 factors (0.1,0.01) for 3 milestones (5,8,9).", "train", "--schedule", "multistep", "--milestones", "5,8,9", "--milestone-factors", "0.1,0.01")]
     [InlineData("--lr must be a number in (0, 10]; got '1e308'.", "distill", "--method", "kd", "--teacher", "x", "--lr", "1e308")]
     [InlineData("--alpha must be a finite float32 number (at most ±3.4028235E+38); got 'inf'.", "distill", "--method", "kd", "--teacher", "x", "--alpha", "inf")]
     [InlineData("--temperature must be a finite float32 number (at most ±3.4028235E+38); got 'NaN'.", "distill", "--method", "kd", "--teacher", "x", "--temperature", "NaN")]

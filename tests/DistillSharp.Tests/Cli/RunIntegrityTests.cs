@@ -136,6 +136,30 @@ public sealed class RunIntegrityTests : IDisposable
         Assert.Equal(teacher, RunRecord.Read(new RunFolder(kd).Config).Current.Teacher);
     }
 
+    /// <summary>
+    /// --milestone-factors: each epoch's logged rate is η times the factor of the milestones passed (0.1, then 0.1 · 0.5,
+    /// then 0.1 · 0.002), the factors are part of the run's record, a resume keeps them, and a resume with other
+    /// factors is refused naming the change.
+    /// </summary>
+    [DebianFashionMnistFact]
+    public void MilestoneFactorsSetEachEpochsRateAndAreKeptAndCheckedOnResume()
+    {
+        string[] schedule = ["--lr", "0.1", "--schedule", "multistep", "--milestones", "1,2"];
+        var a = Train("factors", 3, [.. schedule, "--milestone-factors", "0.5,0.002"]);
+        Assert.Equal([0.1, 0.05, 0.0002], EpochMetrics.ReadCsv(new RunFolder(a).Metrics).Select(m => Math.Round(m.LearningRate, 12)));
+        Assert.Equal([0.5, 0.002], RunRecord.Read(new RunFolder(a).Config).Current.Options.MilestoneFactors);
+
+        var before = Snapshot(a);
+        var other = Run(["train", "--model", "resnet8", .. Smoke, .. schedule, "--milestone-factors", "0.5,0.001", "--epochs", "4", "--out", a, "--resume"]);
+        Assert.Equal(CliApp.UsageError, other.Code);
+        Assert.Contains("milestone-factors: 0.5,0.002 -> 0.5,0.001", other.Err);
+        AssertUnchanged(before, a);
+
+        var kept = Run("train", "--device", "cpu", "--out", a, "--resume", "--epochs", "4");
+        Assert.True(kept.Code == 0, kept.Err);
+        Assert.Equal(0.0002, EpochMetrics.ReadCsv(new RunFolder(a).Metrics)[^1].LearningRate, 12);
+    }
+
     [DebianFashionMnistFact]
     public void ADamagedCheckpointIsAnErrorNamingTheFileNeverANumber()
     {

@@ -40,6 +40,40 @@ public sealed class LearningRateScheduleTests
         Assert.Equal(0.2, s.At(3, 0, 10), 12);
     }
 
+    /// <summary>
+    /// LONDON's CIFAR scripts (settings c, d, f) build a new optimizer at 0-based epochs 100, 150 and 175 of 200 with
+    /// η/10, η/100 and η/500: the rate of every epoch, transcribed from that loop, against milestones 100,150,175 with
+    /// factors 0.1, 0.01, 0.002 (powers of one γ cannot give the last step).
+    /// </summary>
+    [Fact]
+    public void MilestoneFactorsGiveTheOfficialLondonRatesAtEveryEpoch()
+    {
+        var s = LearningRateSchedule.Create("multistep", 0.1, 200, [100, 150, 175], 0.1, 0, [0.1, 0.01, 0.002]);
+        double official = 0;
+        for (int e0 = 0; e0 < 200; e0++)
+        {
+            if (e0 == 0) official = 0.1;
+            else if (e0 == 200 * 1 / 2) official = 0.1 / 10;
+            else if (e0 == 200 * 3 / 4) official = 0.1 / 100;
+            else if (e0 == 200 * 7 / 8) official = 0.1 / 500;
+            Assert.Equal(official, s.At(e0 + 1, 3, 10), 15);
+        }
+        var powers = LearningRateSchedule.Create("multistep", 0.1, 200, [100, 150, 175], 0.1, 0);
+        Assert.NotEqual(s.At(200), powers.At(200), 6);   // 2e-4 against 1e-4
+    }
+
+    [Fact]
+    public void MilestoneFactorsNeedOnePerMilestoneInRangeAndTheMultistepSchedule()
+    {
+        Assert.Equal("--milestone-factors needs one factor per milestone: 2 factors (0.1,0.01) for 3 milestones (100,150,175).",
+            Assert.Throws<DistillSharpException>(() => LearningRateSchedule.Create("multistep", 0.1, 200, [100, 150, 175], 0.1, 0, [0.1, 0.01])).Message);
+        Assert.Contains("--milestone-factors must each be in (0, 1]",
+            Assert.Throws<DistillSharpException>(() => LearningRateSchedule.Create("multistep", 0.1, 200, [100, 150], 0.1, 0, [0.1, 0])).Message);
+        Assert.Equal("--milestone-factors sets the rate at each multistep milestone; the schedule is 'cosine'.",
+            Assert.Throws<DistillSharpException>(() => LearningRateSchedule.Create("cosine", 0.1, 200, [], 0.1, 0, [0.1])).Message);
+        Assert.Equal(0.1 * 0.1 * 0.1, LearningRateSchedule.Create("multistep", 0.1, 200, [100, 150], 0.1, 0, []).At(151), 15);
+    }
+
     [Fact]
     public void BadValuesAreErrorsNamingTheOption()
     {
