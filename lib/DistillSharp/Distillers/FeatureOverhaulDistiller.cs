@@ -22,7 +22,12 @@ namespace DistillSharp.Distillers;
 /// <see cref="ModelOutput.PreActFeatures"/> without the stem and the pooled vector (RepDistiller's <c>preact=True</c>
 /// list, indices 1..N), paired with <see cref="ZooModel.BatchNormsBeforeRelu"/>; student and teacher must have the
 /// same number of stages, and each pair the same spatial size (checked when the method is built, by one eval-mode
-/// forward of a zero image).</para>
+/// forward of a zero image) unless <c>match_sizes</c> = 1.</para>
+/// <para><c>match_sizes</c> (this project's extension; 0, the official behaviour, by default): where a stage is larger
+/// in one network than in the other, as in CRD's cross-family pairs (ResNet50 → MobileNetV2 at 32×32 against 16×16),
+/// the larger map (the teacher's, or the connector's output) is adaptive-average-pooled to the smaller's size before
+/// the margin and the partial L2, <c>d_p(σ_m(P t_i), r_i(s_i))</c> or <c>d_p(σ_m(t_i), P r_i(s_i))</c>. Stages of equal
+/// size are untouched, so the official pairs give the same numbers either way.</para>
 /// <para>Connectors: <c>Connectors.i.0</c> a bias-free 1×1 convolution, weights drawn from
 /// <c>N(0, 2 / C_teacher)</c> (He's fan-out normal, as the official <c>build_feature_connector</c>), and
 /// <c>Connectors.i.1</c> a batch norm at weight 1 and bias 0. They are children of this module, so the optimizer's
@@ -51,12 +56,15 @@ public class FeatureOverhaulDistiller : Distiller
             Max: 1, Integer: true),
         new("teacher_train_mode", 1, "1 = teacher on batch statistics during training (OFD's and LONDON's code); 0 = eval mode",
             Max: 1, Integer: true),
+        new("match_sizes", 0, "1 = pool the larger of a stage's two maps to the smaller's size (for cross-family pairs); 0 = equal sizes only (official)",
+            Max: 1, Integer: true),
     ];
 
 #pragma warning disable IDE1006 // names follow the official state_dict keys
     private readonly ModuleList<Sequential> Connectors;
 #pragma warning restore IDE1006
     private readonly bool teacherTrainMode;
+    private readonly (long H, long W)?[] poolTeacherTo, poolStudentTo;
 
     /// <summary>Creates the method; a teacher without batch norms before its ReLUs, or a pair whose stages do not line up, is an error.</summary>
     public FeatureOverhaulDistiller(DistillerContext context, MethodSettings settings)
@@ -87,13 +95,25 @@ public class FeatureOverhaulDistiller : Distiller
                 $"{method}: teacher '{teacher.Name}' has {teacherShapes.Length} stages ({norms.Count} batch norms before ReLU) and student " +
                 $"'{student.Name}' has {studentShapes.Length}; OFD pairs them stage by stage.");
         }
+        bool matchSizes = settings["match_sizes"] == 1;
+        poolTeacherTo = new (long H, long W)?[teacherShapes.Length];
+        poolStudentTo = new (long H, long W)?[teacherShapes.Length];
         for (int i = 0; i < teacherShapes.Length; i++)
         {
-            if (teacherShapes[i].H != studentShapes[i].H || teacherShapes[i].W != studentShapes[i].W)
+            var (t, s) = (teacherShapes[i], studentShapes[i]);
+            if (t.H == s.H && t.W == s.W) continue;
+            if (!matchSizes)
             {
                 throw new DistillSharpException(
-                    $"{method}: stage {i + 1} is {studentShapes[i].H}x{studentShapes[i].W} in student '{student.Name}' but " +
-                    $"{teacherShapes[i].H}x{teacherShapes[i].W} in teacher '{teacher.Name}'; OFD's 1x1 connectors need equal sizes.");
+                    $"{method}: stage {i + 1} is {s.H}x{s.W} in student '{student.Name}' but {t.H}x{t.W} in teacher '{teacher.Name}'; " +
+                    "OFD's 1x1 connectors need equal sizes. -P match_sizes=1 pools the larger map to the smaller's size.");
+            }
+            if (t.H >= s.H && t.W >= s.W) poolTeacherTo[i] = (s.H, s.W);
+            else if (s.H >= t.H && s.W >= t.W) poolStudentTo[i] = (t.H, t.W);
+            else
+            {
+                throw new DistillSharpException(
+                    $"{method}: stage {i + 1} is {s.H}x{s.W} in student '{student.Name}' and {t.H}x{t.W} in teacher '{teacher.Name}'; neither contains the other, so match_sizes cannot pool one to the other.");
             }
         }
         Stages = teacherShapes.Length;
@@ -146,7 +166,9 @@ public class FeatureOverhaulDistiller : Distiller
             Tensor sum = zeros([], device: batch.Images.device);
             for (int i = 0; i < Stages; i++)
             {
-                sum = sum + FeatureOverhaul.DistillationLoss(connected[i], teacher[i], Margin(i)) * FeatureOverhaul.StageWeight(i, Stages);
+                var s = poolStudentTo[i] is { } ps ? nn.functional.adaptive_avg_pool2d(connected[i], [ps.H, ps.W]) : connected[i];
+                var t = poolTeacherTo[i] is { } pt ? nn.functional.adaptive_avg_pool2d(teacher[i], [pt.H, pt.W]) : teacher[i];
+                sum = sum + FeatureOverhaul.DistillationLoss(s, t, Margin(i)) * FeatureOverhaul.StageWeight(i, Stages);
             }
             losses["ofd"] = (sum * (Beta / (FeatureDivisor * batch.Images.shape[0]))).MoveToOuterDisposeScope();
         }

@@ -316,6 +316,7 @@ public sealed class LondonDistillerTests : IDisposable
     [InlineData("ofd", "imagenet_scaling", 2.0)]
     [InlineData("ofd", "imagenet_scaling", 0.5)]
     [InlineData("ofd", "teacher_train_mode", -1.0)]
+    [InlineData("ofd", "match_sizes", 2.0)]
     [InlineData("london", "alpha", double.NaN)]
     [InlineData("london", "power_iterations", 0.0)]
     [InlineData("london", "power_iterations", 2.5)]
@@ -337,11 +338,11 @@ public sealed class LondonDistillerTests : IDisposable
         var ofd = DistillerRegistry.Get("ofd");
         var london = DistillerRegistry.Get("london");
         Assert.True(ofd.NeedsTeacher && london.NeedsTeacher);
-        Assert.Equal(new Dictionary<string, double> { ["beta"] = 1, ["imagenet_scaling"] = 0, ["teacher_train_mode"] = 1 },
+        Assert.Equal(new Dictionary<string, double> { ["beta"] = 1, ["imagenet_scaling"] = 0, ["teacher_train_mode"] = 1, ["match_sizes"] = 0 },
             ofd.Parameters.ToDictionary(p => p.Name, p => p.Default));
         Assert.Equal(new Dictionary<string, double>
         {
-            ["beta"] = 1, ["imagenet_scaling"] = 0, ["teacher_train_mode"] = 1, ["alpha"] = 1, ["power_iterations"] = 10,
+            ["beta"] = 1, ["imagenet_scaling"] = 0, ["teacher_train_mode"] = 1, ["match_sizes"] = 0, ["alpha"] = 1, ["power_iterations"] = 10,
             ["random_start"] = 1, ["alpha_late_factor"] = 1, ["alpha_late_start"] = 0.6,
         }, london.Parameters.ToDictionary(p => p.Name, p => p.Default));
         Assert.All(london.Parameters, p => Assert.False(string.IsNullOrWhiteSpace(p.Description)));
