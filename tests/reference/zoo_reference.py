@@ -621,6 +621,7 @@ ZOO = {
     "resnet18_imagenet": lambda nc, ci: ImageNetResNet(Basic, [2, 2, 2, 2], nc, ci),
     "resnet34_imagenet": lambda nc, ci: ImageNetResNet(Basic, [3, 4, 6, 3], nc, ci),
     "resnet50_imagenet": lambda nc, ci: ImageNetResNet(Bottle, [3, 4, 6, 3], nc, ci),
+    "resnet152_imagenet": lambda nc, ci: ImageNetResNet(Bottle, [3, 8, 36, 3], nc, ci),
 }
 
 
@@ -749,7 +750,7 @@ PUBLISHED = {
     "wrn_16_4": 2.77e6, "wrn_28_4": 5.87e6, "pyramidnet110_a84": 3.9e6, "pyramidnet200_a240": 26.8e6,
 }
 TORCHVISION_1000 = {"resnet18_imagenet": 11_689_512, "resnet34_imagenet": 21_797_672,
-                    "resnet50_imagenet": 25_557_032}
+                    "resnet50_imagenet": 25_557_032, "resnet152_imagenet": 60_192_808}
 
 
 def check_torchvision(name, ours):

@@ -5,8 +5,8 @@ using static TorchSharp.torch.nn;
 namespace DistillSharp.Models;
 
 /// <summary>
-/// ResNet-18/34/50 in torchvision's ImageNet layout (resnet18_imagenet, resnet34_imagenet,
-/// resnet50_imagenet): 7x7 stride-2 stem, 3x3 stride-2 max pool, four stages, global average pooling,
+/// ResNet-18/34/50/152 in torchvision's ImageNet layout (resnet18_imagenet, resnet34_imagenet,
+/// resnet50_imagenet, resnet152_imagenet: LONDON's ImageNet teacher): 7x7 stride-2 stem, 3x3 stride-2 max pool, four stages, global average pooling,
 /// linear <c>fc</c>. Parameter names equal torchvision's, so its weights load by name.
 /// </summary>
 /// <remarks>

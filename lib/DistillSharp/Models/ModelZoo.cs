@@ -53,6 +53,7 @@ public static class ModelZoo
         ("resnet18_imagenet", (c, i) => new ImageNetResNet("resnet18_imagenet", ResidualStage.Kind.Basic, [2, 2, 2, 2], c, i)),
         ("resnet34_imagenet", (c, i) => new ImageNetResNet("resnet34_imagenet", ResidualStage.Kind.Basic, [3, 4, 6, 3], c, i)),
         ("resnet50_imagenet", (c, i) => new ImageNetResNet("resnet50_imagenet", ResidualStage.Kind.Bottleneck, [3, 4, 6, 3], c, i)),
+        ("resnet152_imagenet", (c, i) => new ImageNetResNet("resnet152_imagenet", ResidualStage.Kind.Bottleneck, [3, 8, 36, 3], c, i)),
     ];
 
     // Names used by RepDistiller, torchvision or LONDON's code for the same networks, to point users to ours.
