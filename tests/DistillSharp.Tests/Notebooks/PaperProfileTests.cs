@@ -102,4 +102,152 @@ public sealed class PaperProfileTests
             Assert.Contains($"{title}, {train} training and {test} test images", settings);
         }
     }
+
+    [Fact]
+    public async Task LondonPaperProfileIsTheOfficialSettingAWithItsRecipeAndAlphaSchedule()
+    {
+        var (run, settings) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper");
+        Assert.True(run.Succeeded, run.Failure?.ToString());
+        Assert.Contains("profile paper: CIFAR-100, 50,000 training and 10,000 test images, 200 epochs, batch 128, lr 0.1 " +
+            "(×0.1 after 100, ×0.01 after 150, Nesterov, momentum reset at milestones), weight decay 0.0005, seed 1", settings);
+        Assert.Contains("setting a (train_with_distillation_a.py); teacher wrn_28_4, trained here, student wrn_16_4", settings);
+        Assert.Contains("LONDON α = 0.8 (× 0.25 after 60% of the epochs), OFD β = 1, n = 10 from a uniform draw, CIFAR scaling, teacher in train mode", settings);
+    }
+
+    [Theory]
+    [InlineData("b", "batch 128", "(×0.1 after 100, ×0.01 after 150, Nesterov", "teacher wrn_28_4, trained here, student wrn_16_4", "LONDON α = 0.2, OFD")]
+    [InlineData("c", "batch 128", "(×0.1 after 100, ×0.01 after 150, ×0.002 after 175, Nesterov", "teacher wrn_28_4, trained here, student wrn_16_2", "LONDON α = 0.25, OFD")]
+    [InlineData("d", "batch 128", "(×0.1 after 100, ×0.01 after 150, ×0.002 after 175, Nesterov", "teacher wrn_28_4, trained here, student resnet56", "LONDON α = 1 (× 2 after 60% of the epochs), OFD")]
+    [InlineData("e", "batch 64", "(×0.1 after 100, ×0.01 after 150, ×0.001 after 175, Nesterov", "teacher pyramidnet200_a240, trained here, student wrn_28_4", "LONDON α = 4, OFD")]
+    [InlineData("f", "batch 64", "(×0.1 after 100, ×0.01 after 150, ×0.002 after 175, Nesterov", "teacher pyramidnet200_a240, trained here, student pyramidnet110_a84", "LONDON α = 1, OFD")]
+    public async Task LondonPaperProfileHasEachOfficialCifarSetting(string setting, string batch, string steps, string pair, string alpha)
+    {
+        var (run, settings) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper", $"setting={setting}");
+        Assert.True(run.Succeeded, run.Failure?.ToString());
+        Assert.Contains($"CIFAR-100, 50,000 training and 10,000 test images, 200 epochs, {batch}, lr 0.1 {steps}", settings);
+        Assert.Contains(pair, settings);
+        Assert.Contains(alpha, settings);
+    }
+
+    [Fact]
+    public async Task LondonImagenetSettingNeedsAnImportedTeacherAndHasTheImagenetRecipe()
+    {
+        var (missing, _) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper", "setting=imagenet");
+        Assert.False(missing.Succeeded);
+        Assert.Contains("distill import-weights resnet152-394f9c45.pth --model resnet152_imagenet", missing.Failure!.Error.Value);
+
+        string folder = Directory.CreateTempSubdirectory("distill-london-imagenet-").FullName;
+        try
+        {
+            string checkpoint = Path.Combine(folder, "resnet152.ckpt");
+            using (var model = global::DistillSharp.Models.ModelZoo.Create("resnet152_imagenet", 1000))
+            {
+                global::DistillSharp.Training.Checkpoint.SaveModel(checkpoint,
+                    new global::DistillSharp.Training.CheckpointHeader("resnet152_imagenet", 1000, 3, "imagenet", "imported", 0, 0, double.NaN) { ImageSize = 224 }, model);
+            }
+            var (run, settings) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper", "setting=imagenet", $"teacher_run={checkpoint}");
+            Assert.True(run.Succeeded, run.Failure?.ToString());
+            Assert.Contains("ImageNet (ILSVRC-2012), 1,281,167 training and 50,000 test images, 100 epochs, batch 96, lr 0.1 " +
+                "(×0.1 after 29, ×0.01 after 59, ×0.001 after 89, Nesterov), weight decay 0.0001, seed 1", settings);
+            Assert.Contains($"setting imagenet (ImageNet/train_with_distillation_london.py); teacher resnet152_imagenet from {checkpoint}, student resnet50_imagenet", settings);
+            Assert.Contains("LONDON α = 2000, OFD β = 1, n = 5 from ones, ImageNet scaling", settings);
+
+            var (wrong, _) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper", "setting=imagenet", $"teacher_run={checkpoint}", "teacher=resnet50_imagenet");
+            Assert.False(wrong.Succeeded);
+            Assert.Contains("teacher_run holds a resnet152_imagenet, but the teacher is resnet50_imagenet", wrong.Failure!.Error.Value);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task LondonRunsEachCrdPairWithCrdsProtocolAndRefusesBadChoices()
+    {
+        var table = global::DistillSharp.Reporting.PaperTable.Load("crd");
+        var (run, settings) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper", "crd_pair=8");
+        Assert.True(run.Succeeded, run.Failure?.ToString());
+        Assert.Equal(("ResNet50", "MobileNetV2"), (table.Rows[8].Teacher, table.Rows[8].Student));
+        Assert.Contains("CIFAR-100, 50,000 training and 10,000 test images, 240 epochs, batch 64, lr 0.01 (×0.1 after 150, ×0.01 after 180, ×0.001 after 210)", settings);
+        Assert.Contains("CRD pair 8, CRD's protocol; teacher ResNet50, trained here, student MobileNetV2", settings);
+        Assert.Contains("LONDON α = 1, OFD β = 1, n = 10", settings);
+
+        foreach (var (parameters, message) in new[]
+        {
+            (new[] { "profile=paper", "setting=a", "crd_pair=3" }, "choose setting ('a') or crd_pair (3), not both."),
+            (new[] { "profile=paper", "setting=g" }, "setting must be empty or one of a, b, c, d, e, f, imagenet (the official code's); got 'g'."),
+            (new[] { "profile=cpu", "setting=a" }, "setting and crd_pair choose the paper profile's runs; add -p profile=paper (the profile is 'cpu')."),
+            (new[] { "profile=paper", "crd_pair=13" }, "crd_pair must be -1 (the profile's pair) or a row of CRD's table, 0..12; got 13."),
+            (new[] { "profile=smoke", "power_iterations=2000" }, "power_iterations"),
+            (new[] { "profile=smoke", "beta=-1" }, "beta"),
+        })
+        {
+            var (bad, _) = await RunSettings("03-london-lipschitz.ipynb", parameters);
+            Assert.False(bad.Succeeded, string.Join(" ", parameters));
+            Assert.Contains(message, bad.Failure!.Error.Value);
+        }
+    }
+
+    [Fact]
+    public async Task ProjectorPaperProfileIsCrdsProtocolAndRunsEachCrdPair()
+    {
+        var (run, settings) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper");
+        Assert.True(run.Succeeded, run.Failure?.ToString());
+        Assert.Contains("profile paper: CIFAR-100, 50,000 training and 10,000 test images, 240 epochs, seed 1", settings);
+        Assert.Contains("batch 64, lr 0.05 (×0.1 after 150, ×0.01 after 180, ×0.001 after 210), momentum 0.9, weight decay 0.0005", settings);
+        Assert.Contains("teachers resnet32x4 and resnet8x4, student resnet8x4;", settings);
+
+        var (row, rowSettings) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "crd_pair=2");
+        Assert.True(row.Succeeded, row.Failure?.ToString());
+        var table = global::DistillSharp.Reporting.PaperTable.Load("crd");
+        Assert.Contains($"CRD pair 2, CRD's protocol;", rowSettings);
+        Assert.Contains($"teachers {table.Rows[2].Teacher} and resnet8x4, student {table.Rows[2].Student};", rowSettings);
+    }
+
+    [Fact]
+    public async Task ProjectorImagenetSettingIsTheOfficialConfigurationWithAnImportedResnet34()
+    {
+        var (missing, _) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "setting=imagenet");
+        Assert.False(missing.Succeeded);
+        Assert.Contains("distill import-weights resnet34-b627a593.pth --model resnet34_imagenet", missing.Failure!.Error.Value);
+
+        string folder = Directory.CreateTempSubdirectory("distill-srd-imagenet-").FullName;
+        try
+        {
+            string checkpoint = Path.Combine(folder, "resnet34.ckpt");
+            using (var model = global::DistillSharp.Models.ModelZoo.Create("resnet34_imagenet", 1000))
+            {
+                global::DistillSharp.Training.Checkpoint.SaveModel(checkpoint,
+                    new global::DistillSharp.Training.CheckpointHeader("resnet34_imagenet", 1000, 3, "imagenet", "imported", 0, 0, double.NaN) { ImageSize = 224 }, model);
+            }
+            var (run, settings) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "setting=imagenet", $"teacher_run={checkpoint}");
+            Assert.True(run.Succeeded, run.Failure?.ToString());
+            Assert.Contains("profile paper: ImageNet (ILSVRC-2012), 1,281,167 training and 50,000 test images, 100 epochs, seed 1", settings);
+            Assert.Contains("setting imagenet (res3418.yaml); batch 256, lr 0.1 (×0.1 after 30, ×0.01 after 60, ×0.001 after 90), momentum 0.9, weight decay 0.0001", settings);
+            Assert.Contains($"teachers resnet34_imagenet from {checkpoint} and resnet18_imagenet, student resnet18_imagenet;", settings);
+            Assert.Contains("srd: batchnorm, log_sum (p = 4), linear projector (trained), β = 2, α = 1, T = 1", settings);
+
+            var (wrong, _) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "setting=imagenet", $"small_teacher_run={checkpoint}", $"teacher_run={checkpoint}");
+            Assert.False(wrong.Succeeded);
+            Assert.Contains("small_teacher_run holds a resnet34_imagenet, but the small teacher is resnet18_imagenet", wrong.Failure!.Error.Value);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        foreach (var (parameters, message) in new[]
+        {
+            (new[] { "profile=paper", "setting=cifar" }, "setting must be empty (CIFAR-100, CRD's protocol) or imagenet; got 'cifar'."),
+            (new[] { "profile=smoke", "crd_pair=1" }, "setting and crd_pair choose the paper profile's runs; add -p profile=paper (the profile is 'smoke')."),
+            (new[] { "profile=paper", "setting=imagenet", "crd_pair=1" }, "choose setting ('imagenet') or crd_pair (1), not both."),
+            (new[] { "profile=paper", "crd_pair=-2" }, "crd_pair must be -1 (the profile's pair) or a row of CRD's table, 0..12; got -2."),
+        })
+        {
+            var (bad, _) = await RunSettings("05-projector-dynamics.ipynb", parameters);
+            Assert.False(bad.Succeeded, string.Join(" ", parameters));
+            Assert.Contains(message, bad.Failure!.Error.Value);
+        }
+    }
 }
