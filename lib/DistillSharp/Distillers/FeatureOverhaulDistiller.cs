@@ -40,7 +40,9 @@ namespace DistillSharp.Distillers;
 /// <para>Departures: none in the loss. Not in this method, but in the run's options: the official CIFAR-100 recipe
 /// (200 epochs, batch 128, lr 0.1 ×0.1 after epochs 100 and 150, Nesterov SGD 0.9, weight decay 5e-4, a new optimizer
 /// at each learning-rate step, so momentum restarts there) is
-/// <c>--epochs 200 --batch-size 128 --lr 0.1 --milestones 100,150 --nesterov --reset-momentum</c>.</para>
+/// <c>--epochs 200 --batch-size 128 --lr 0.1 --milestones 100,150 --nesterov --reset-momentum</c>, with
+/// <c>--milestones 100,150,175 --milestone-factors 0.1,0.01,0.002</c> (or 0.001) for the LONDON scripts that take a third
+/// step.</para>
 /// <para>Loss terms: <c>ce</c> and <c>ofd</c> (when β &gt; 0), each already weighted.</para>
 /// </remarks>
 public class FeatureOverhaulDistiller : Distiller

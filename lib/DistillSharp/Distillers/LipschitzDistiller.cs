@@ -28,9 +28,9 @@ namespace DistillSharp.Distillers;
 /// bac21e8 trained. (2) The final value is <c>√‖K v_(n−1)‖</c>; the official code divides by <c>‖v_n‖</c> too, which
 /// is 1 up to rounding. (3) The per-pair α schedules of the CIFAR scripts (0.25 α after 60% of the epochs for
 /// WRN-28-4 → WRN-16-4, 2 α for WRN-28-4 → ResNet-56) are <c>alpha_late_factor</c> and <c>alpha_late_start</c>;
-/// the default keeps α constant. (4) The scripts of four of the six CIFAR pairs also divide the rate by 500 or 1000
-/// after 7/8 of the epochs, which a multistep schedule of one decay factor cannot express: the recipe here stops at
-/// ×0.01.</para>
+/// the default keeps α constant. The scripts of four of the six CIFAR pairs also divide the rate by 500 or 1000 after
+/// 7/8 of the epochs: that is the run's <c>--milestone-factors</c> (0.1, 0.01, 0.002 or 0.001), and notebook 03's
+/// <c>paper</c> profile sets it per setting.</para>
 /// <para>Defaults: α = 1, the official code's value for WRN-28-4 → ResNet-56 and PyramidNet-200 → PyramidNet-110
 /// (the six CIFAR scripts use 0.2 to 4; the ImageNet script 2000 with its own scaling); 10 iterations from a random
 /// start, as the CIFAR code.</para>

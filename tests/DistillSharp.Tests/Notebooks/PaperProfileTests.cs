@@ -228,7 +228,7 @@ public sealed class PaperProfileTests
             Assert.Contains($"teachers resnet34_imagenet from {checkpoint} and resnet18_imagenet, student resnet18_imagenet;", settings);
             Assert.Contains("srd: batchnorm, log_sum (p = 4), linear projector (trained), β = 2, α = 1, T = 1", settings);
 
-            var (wrong, _) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "setting=imagenet", $"small_teacher_run={checkpoint}", $"teacher_run={checkpoint}");
+            var (wrong, _) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "setting=imagenet", $"small_teacher_run={checkpoint}", "small_teacher=resnet18_imagenet", $"teacher_run={checkpoint}");
             Assert.False(wrong.Succeeded);
             Assert.Contains("small_teacher_run holds a resnet34_imagenet, but the small teacher is resnet18_imagenet", wrong.Failure!.Error.Value);
         }
