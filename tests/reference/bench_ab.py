@@ -9,7 +9,10 @@ Each round runs every side once, the order reversed from one round to the next (
   PyTorch tuned    bench_pytorch.py with MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296
                    MALLOC_TOP_PAD_=268435456 (PyTorch's best glibc setting measured on this machine)
   PyTorch default  bench_pytorch.py with glibc's defaults
-Arguments after `--` go to both benchmarks unchanged. Before each run the driver waits while the 1-minute load
+With --pytorch-teacher-precisions fp32,bf16 the tuned PyTorch side runs once per teacher precision ("PyTorch tuned"
+with an fp32 teacher, "PyTorch tuned bf16-teacher" with a folded bf16 one), so a DistillSharp run with
+`-- --teacher-precision auto` is set beside both. Arguments after `--` go to both benchmarks unchanged, except
+--teacher-precision, which goes to DistillSharp only (the PyTorch sides take theirs from that list). Before each run the driver waits while the 1-minute load
 average is above --max-load (other work on the machine), and it records the load of every run. The per-row
 number of a side is the median over rounds of that run's median window; the spread is the range over rounds.
 Raw JSON of every run is kept in --out. A measuring tool only: DistillSharp never depends on it.
@@ -66,6 +69,8 @@ def main():
     ap.add_argument("--max-wait", type=float, default=1800, help="seconds to wait for a quiet machine before each run")
     ap.add_argument("--without-default", action="store_true",
                     help="skip the PyTorch-default side (slow; only the tuned side decides the speed targets)")
+    ap.add_argument("--pytorch-teacher-precisions", default="fp32",
+                    help="comma-separated teacher precisions of the tuned PyTorch side, one side each (fp32, bf16)")
     ap.add_argument("--from", dest="source", metavar="DIR",
                     help="no new runs: summarize the raw runs kept in DIR (for example an interrupted session)")
     ap.add_argument("rest", nargs=argparse.REMAINDER)
@@ -75,14 +80,14 @@ def main():
         return summarize_folder(a.source)
     os.makedirs(a.out, exist_ok=True)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k not in ("LD_PRELOAD", "DISTILL_MALLOC")}
-    sides = [
-        ("DistillSharp", ["dotnet", a.distill, "bench", "--format", "json"] + extra, base_env),
-        ("PyTorch tuned", ["/usr/bin/python3", os.path.join(HERE, "bench_pytorch.py"), "--format", "json"] + extra,
-         dict(base_env, **TUNED)),
-        ("PyTorch default", ["/usr/bin/python3", os.path.join(HERE, "bench_pytorch.py"), "--format", "json"] + extra, base_env),
-    ]
-    if a.without_default:
-        sides = sides[:2]
+    pt_extra = without_option(extra, "--teacher-precision")
+    pytorch = ["/usr/bin/python3", os.path.join(HERE, "bench_pytorch.py"), "--format", "json"] + pt_extra
+    sides = [("DistillSharp", ["dotnet", a.distill, "bench", "--format", "json"] + extra, base_env)]
+    for precision in [p for p in a.pytorch_teacher_precisions.split(",") if p]:
+        name = "PyTorch tuned" if precision == "fp32" else f"PyTorch tuned {precision}-teacher"
+        sides.append((name, pytorch + ["--teacher-precision", precision], dict(base_env, **TUNED)))
+    if not a.without_default:
+        sides.append(("PyTorch default", pytorch, base_env))
     runs = {name: [] for name, _, _ in sides}
     loads = []
     for rnd in range(1, a.rounds + 1):
@@ -94,15 +99,28 @@ def main():
     summarize(runs, loads, a.rounds, " ".join(extra) if extra else "(defaults)", a.out)
 
 
+def without_option(args, name):
+    """args without `name VALUE` and `name=VALUE`."""
+    out, skip = [], False
+    for x in args:
+        if skip:
+            skip = False
+        elif x == name:
+            skip = True
+        elif not x.startswith(name + "="):
+            out.append(x)
+    return out
+
+
 def load_line(name, rnd, doc):
     return f"{name} r{rnd}: {doc.get('machine', {}).get('LoadAverage') or doc.get('load')} -> {doc.get('loadAtEnd')}"
 
 
-SIDES = ("DistillSharp", "PyTorch tuned", "PyTorch default")
+SIDES = ("DistillSharp", "PyTorch tuned", "PyTorch tuned bf16-teacher", "PyTorch default")
 
 
 def summarize_folder(folder):
-    """Summarizes the complete rounds (DistillSharp and PyTorch tuned present; PyTorch default when run) of a folder."""
+    """Summarizes the complete rounds (DistillSharp and PyTorch tuned present; the other sides when run) of a folder."""
     runs, loads, rnd = {name: [] for name in SIDES}, [], 1
 
     def path(name):
@@ -120,11 +138,15 @@ def summarize_folder(folder):
     if rnd == 1:
         sys.exit(f"{folder}: no complete round (DistillSharp-1.json and PyTorch-tuned-1.json)")
     settings = runs["DistillSharp"][0].get("settings", {})
-    summarize(runs, loads, rnd - 1, f"as recorded in the runs: batch {settings.get('batchSize')}, "
+    summarize({k: v for k, v in runs.items() if v}, loads, rnd - 1, f"as recorded in the runs: batch {settings.get('batchSize')}, "
               f"{settings.get('windows')} windows x {settings.get('stepsPerWindow')} steps", folder)
 
 
+SHORT = {"PyTorch tuned": "PT tuned", "PyTorch tuned bf16-teacher": "PT tuned bf16-t", "PyTorch default": "PT default"}
+
+
 def summarize(runs, loads, rounds, setting, out_dir):
+    pt_sides = [name for name in runs if name != "DistillSharp" and runs[name]]
     keys = []
     for doc in runs["DistillSharp"] + runs["PyTorch tuned"]:
         for row in doc["rows"]:
@@ -132,33 +154,49 @@ def summarize(runs, loads, rounds, setting, out_dir):
                 keys.append(key(row))
 
     def stat(side, k, field):
-        vals = [r[field] for doc in runs[side] for r in doc["rows"] if key(r) == k and r.get(field) is not None]
+        vals = [r[field] for doc in runs.get(side, []) for r in doc["rows"] if key(r) == k and r.get(field) is not None]
         return (statistics.median(vals), min(vals), max(vals)) if vals else None
 
     first = runs["DistillSharp"][0]
     m = first["machine"]
     print(f"A/B: distill bench vs bench_pytorch.py, {rounds} rounds interleaved (order reversed every round)")
     print(f"machine: {m['Cpu']}, {m['Cores']} cores; DistillSharp: {m['Backend']}, threads {m['Threads']}, {m['Allocator']}")
-    print(f"PyTorch: {runs['PyTorch tuned'][0]['torch']}; tuned = {' '.join(f'{k}={v}' for k, v in TUNED.items())}")
+    ds_settings = first.get("settings", {})
+    if ds_settings.get("teacherPrecision"):
+        print(f"DistillSharp teacher precision: {ds_settings['teacherPrecision']} -> {ds_settings.get('resolvedTeacherPrecision')}"
+              f"{', batch norms folded' if ds_settings.get('foldTeacherBatchNorms') else ''}")
+    print(f"PyTorch: {runs['PyTorch tuned'][0]['torch']}; tuned = {' '.join(f'{k}={v}' for k, v in TUNED.items())}; "
+          f"sides: {', '.join(pt_sides)}")
     print(f"settings: {setting}")
     print("load averages (1/5/15 min) at start -> end of each run:")
     for line in loads:
         print("  " + line)
     print()
-    header = ["kind", "network", "method", "DistillSharp img/s", "PyTorch tuned", "ratio", "PyTorch default", "ratio",
-              "DS peak MB", "PT tuned MB", "ratio", "PT default MB", "DS vs kd", "PT vs kd"]
+
+    def f(v):
+        return "" if v is None else f"{v[0]:.1f} ({v[1]:.0f}-{v[2]:.0f})"
+
+    header = ["kind", "network", "method", "DistillSharp img/s"]
+    for side in pt_sides:
+        header += [SHORT[side], "ratio"]
+    header += ["DS peak MB"]
+    for side in pt_sides:
+        header += [f"{SHORT[side]} MB", "ratio"]
+    header += ["DS vs kd", "PT vs kd"]
     out = [header]
     for k in keys:
-        ds, pt, pd = (stat(s, k, "imagesPerSecond") for s in ("DistillSharp", "PyTorch tuned", "PyTorch default"))
-        dm, tm, dfm = (stat(s, k, "peakMb") for s in ("DistillSharp", "PyTorch tuned", "PyTorch default"))
+        ds, dm = stat("DistillSharp", k, "imagesPerSecond"), stat("DistillSharp", k, "peakMb")
+        row = [k[0], k[1], k[2], f(ds)]
+        for side in pt_sides:
+            pt = stat(side, k, "imagesPerSecond")
+            row += [f(pt), f"{ds[0] / pt[0]:.2f}x" if ds and pt else ""]
+        row += [f"{dm[0]:.0f}" if dm else ""]
+        for side in pt_sides:
+            tm = stat(side, k, "peakMb")
+            row += [f"{tm[0]:.0f}" if tm else "", f"{dm[0] / tm[0]:.2f}x" if dm and tm else ""]
         dk, tk = stat("DistillSharp", k, "vsKdPercent"), stat("PyTorch tuned", k, "vsKdPercent")
-
-        def f(v):
-            return "" if v is None else f"{v[0]:.1f} ({v[1]:.0f}-{v[2]:.0f})"
-        out.append([k[0], k[1], k[2], f(ds), f(pt), f"{ds[0] / pt[0]:.2f}x" if ds and pt else "", f(pd),
-                    f"{ds[0] / pd[0]:.2f}x" if ds and pd else "", f"{dm[0]:.0f}" if dm else "", f"{tm[0]:.0f}" if tm else "",
-                    f"{dm[0] / tm[0]:.2f}x" if dm and tm else "", f"{dfm[0]:.0f}" if dfm else "",
-                    f"{dk[0]:+.1f}%" if dk else "", f"{tk[0]:+.1f}%" if tk else ""])
+        row += [f"{dk[0]:+.1f}%" if dk else "", f"{tk[0]:+.1f}%" if tk else ""]
+        out.append(row)
     widths = [max(len(r[i]) for r in out) for i in range(len(header))]
     for r in out:
         print("  ".join(c.ljust(widths[i]) if i < 3 else c.rjust(widths[i]) for i, c in enumerate(r)).rstrip())

@@ -5,7 +5,7 @@ Run with Debian's PyTorch (python3-torch), as /usr/bin/python3:
 
     /usr/bin/python3 tests/reference/bench_pytorch.py [--models resnet20,resnet8x4,resnet32x4:resnet8x4]
         [--methods none,kd,crd] [--batch-size 64] [--warmup 10] [--steps 10] [--windows 5] [--threads N]
-        [--format table|csv|json] [-P nce_k=4096]
+        [--format table|csv|json] [-P nce_k=4096] [--teacher-precision fp32|bf16]
 
 Every row runs in a child process of its own (this script again, with --worker), so its peak resident memory
 (VmHWM) is its own, exactly as `distill bench` does. The networks are the transcription in zoo_reference.py;
@@ -14,6 +14,9 @@ and the top-1/top-5 counts stacked and copied to the host once, then zero_grad, 
 momentum 0.9, weight decay 5e-4). kd and crd follow DistillSharp's losses (RepDistiller's definitions) with
 the cpu profile's constants (crd: feat_dim 128, nce_k 4096, nce_t 0.07, nce_m 0.5, 50,000 training images).
 The data row is the same batched pipeline (index_select, zero pad 4, one gather for crop and flip, normalize).
+--teacher-precision bf16 runs the frozen eval-mode teacher of kd and crd as PyTorch 1.13 can without autocast: its
+batch norms folded into the convolutions before them (torch.fx's fuse, as DistillSharp folds a bf16 teacher), the
+module and its input converted to bfloat16 in channels-last, its outputs converted back to float32 for the loss.
 
 The allocator setting is whatever the environment gives (glibc's defaults, or MALLOC_*_ variables, or an
 LD_PRELOAD'ed allocator); the header reports it. A measuring tool only: DistillSharp never depends on it.
@@ -63,6 +66,49 @@ class Alone(torch.nn.Module):
     def step(self, images, labels, indices):
         logits = self.student(images)[2]
         return logits, {"ce": F.cross_entropy(logits, labels)}
+
+
+class FrozenTeacher(torch.nn.Module):
+    """An eval-mode teacher whose outputs reach the loss as float32: fp32 as built, or bf16 (folded, channels-last)."""
+
+    def __init__(self, teacher, precision):
+        super().__init__()
+        for q in teacher.parameters():
+            q.requires_grad = False
+        teacher.eval()
+        self.bf16 = precision == "bf16"
+        if self.bf16:
+            x = torch.randn(2, CHANNELS, SIZE, SIZE, generator=torch.Generator().manual_seed(3))
+            with torch.no_grad():
+                before = teacher(x)[2]
+                folded = fold_batch_norms(teacher)
+                after = folded(x)[2]
+            # a fold of a batch norm that does not follow its convolution would change the function
+            assert (after - before).abs().max() <= 1e-4 * before.abs().max() + 1e-5, "folding changed the teacher"
+            teacher = folded.to(torch.bfloat16).to(memory_format=torch.channels_last)
+        self.net = teacher
+
+    def train(self, mode=True):
+        return super().train(False)
+
+    def forward(self, images):
+        if not self.bf16:
+            return self.net(images)
+        feats, preact, logits = self.net(images.to(torch.bfloat16).contiguous(memory_format=torch.channels_last))
+        return [f.float() for f in feats], [f.float() for f in preact], logits.float()
+
+
+def fold_batch_norms(model):
+    """Each eval-mode BatchNorm2d that directly follows a Conv2d folded into it, in place (the rest unchanged)."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    for parent in model.modules():
+        names = list(parent._modules)
+        for a, b in zip(names, names[1:]):
+            conv, bn = parent._modules[a], parent._modules[b]
+            if isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d):
+                parent._modules[a] = fuse_conv_bn_eval(conv, bn)
+                parent._modules[b] = torch.nn.Identity()
+    return model
 
 
 class KD(torch.nn.Module):
@@ -205,6 +251,8 @@ def train_loop(case, s):
     torch.manual_seed(s["seed"])
     student = ZOO[case["model"]](CLASSES, CHANNELS)
     teacher = ZOO[case["teacher"]](CLASSES, CHANNELS) if case.get("teacher") else None
+    if teacher is not None:
+        teacher = FrozenTeacher(teacher, s.get("teacher_precision", "fp32"))
     p = dict(METHODS[case["method"]], **{k: v for k, v in s["params"].items() if k in METHODS[case["method"]]})
     method = {"none": lambda: Alone(student, p), "kd": lambda: KD(student, teacher, p),
               "crd": lambda: CRD(student, teacher, p, train_labels, s["seed"])}[case["method"]]()
@@ -413,13 +461,15 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads (default: the cores)")
     ap.add_argument("--format", choices=["table", "csv", "json"], default="table")
     ap.add_argument("-P", "--param", action="append", default=[])
+    ap.add_argument("--teacher-precision", choices=["fp32", "bf16"], default="fp32",
+                    help="number format of the pairs' frozen teachers (bf16: folded, channels-last)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         return worker()
     params = {kv.split("=")[0]: float(kv.split("=")[1]) for kv in a.param}
     s = {"batch": a.batch_size, "warmup": a.warmup, "steps": a.steps, "windows": a.windows, "threads": a.threads,
-         "params": params, "seed": 1}
+         "params": params, "seed": 1, "teacher_precision": a.teacher_precision}
     load_start = load()
     rows = []
     for c in cases([m for m in a.models.split(",") if m], [m for m in a.methods.split(",") if m]):
@@ -438,6 +488,7 @@ def main():
         csv(rows)
     elif a.format == "json":
         print(json.dumps({"tool": "bench_pytorch.py", "torch": torch.__version__, "allocator": allocator(), "load": load_start,
+                          "teacherPrecision": a.teacher_precision,
                           "loadAtEnd": load_end, "rows": [json_row(r) for r in rows]}, indent=2))
     else:
         table(rows, a, load_start, load_end)

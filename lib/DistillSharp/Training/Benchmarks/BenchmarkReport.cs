@@ -172,6 +172,9 @@ public sealed record BenchmarkReport(MachineInfo Machine, BenchmarkSettings Sett
                 stepsPerWindow = Settings.StepsPerWindow, windows = Settings.Windows, threads = Settings.Threads, decodeThreads = Settings.DecodeThreads,
                 channels = Settings.Channels, imageSize = Settings.ImageSize, classes = Settings.Classes, trainImages = Settings.TrainImages,
                 methodParameters = Settings.MethodParameters,
+                teacherPrecision = Settings.TeacherPrecision,
+                resolvedTeacherPrecision = Training.TeacherPrecision.NameOf(Training.TeacherPrecision.Resolve(Settings.TeacherPrecision, torch.CPU)),
+                foldTeacherBatchNorms = Settings.FoldTeacherBatchNorms,
             },
             rows = Results.Select(r => new
             {
