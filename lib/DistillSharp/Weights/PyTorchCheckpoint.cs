@@ -256,7 +256,10 @@ public static class PyTorchCheckpoint
         long numel = t.Shape.Aggregate(1L, (a, b) => a * b);
         long last = offset + t.Shape.Zip(t.Stride, (s, st) => (s - 1) * st).Sum();
         if (numel > 0 && last >= flat.shape[0]) throw new InvalidDataException($"'{key}' reaches past the end of its storage");
+        // Every intermediate is held until the clone returns: an unreferenced TorchSharp temporary can be finalized,
+        // freeing its native tensor, while libtorch still reads it (seen once: "tensor does not have a device").
         using var view = flat.as_strided(t.Shape, t.Stride, offset);
-        return view.contiguous().clone();
+        using var dense = view.contiguous();
+        return dense.clone();
     }
 }

@@ -25,7 +25,9 @@ public static class StateDictExport
             {
                 foreach (var (key, value) in model.OrderedStateDict())
                 {
-                    var copy = value.detach().cpu().contiguous().clone();
+                    // The scope holds the temporaries until the clone exists (an unreferenced one can be finalized mid-call).
+                    Tensor copy;
+                    using (var scope = torch.NewDisposeScope()) copy = scope.MoveToOuter(value.detach().cpu().contiguous().clone());
                     copies.Add(copy);
                     state[key] = copy;
                 }
