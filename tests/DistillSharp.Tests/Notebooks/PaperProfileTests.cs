@@ -24,6 +24,16 @@ public sealed class PaperProfileTests
         return (run, settings is null ? "" : NotebookFixtures.Stdout(settings));
     }
 
+    /// <summary>Writes a freshly initialised 1000-class <paramref name="model"/> as an imported teacher checkpoint in <paramref name="folder"/>; returns its path.</summary>
+    private static string SaveImageNetTeacher(string model, string folder)
+    {
+        string checkpoint = Path.Combine(folder, model + ".ckpt");
+        using var network = global::DistillSharp.Models.ModelZoo.Create(model, 1000);
+        global::DistillSharp.Training.Checkpoint.SaveModel(checkpoint,
+            new global::DistillSharp.Training.CheckpointHeader(model, 1000, 3, "imagenet", "imported", 0, 0, double.NaN) { ImageSize = 224 }, network);
+        return checkpoint;
+    }
+
     [Fact]
     public async Task MimkdPaperProfileIsTheAbstractsPairOnCifar100WithTheFullRecipe()
     {
@@ -139,12 +149,7 @@ public sealed class PaperProfileTests
         string folder = Directory.CreateTempSubdirectory("distill-london-imagenet-").FullName;
         try
         {
-            string checkpoint = Path.Combine(folder, "resnet152.ckpt");
-            using (var model = global::DistillSharp.Models.ModelZoo.Create("resnet152_imagenet", 1000))
-            {
-                global::DistillSharp.Training.Checkpoint.SaveModel(checkpoint,
-                    new global::DistillSharp.Training.CheckpointHeader("resnet152_imagenet", 1000, 3, "imagenet", "imported", 0, 0, double.NaN) { ImageSize = 224 }, model);
-            }
+            string checkpoint = SaveImageNetTeacher("resnet152_imagenet", folder);
             var (run, settings) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper", "setting=imagenet", $"teacher_run={checkpoint}");
             Assert.True(run.Succeeded, run.Failure?.ToString());
             Assert.Contains("ImageNet (ILSVRC-2012), 1,281,167 training and 50,000 test images, 100 epochs, batch 96, lr 0.1 " +
@@ -215,12 +220,7 @@ public sealed class PaperProfileTests
         string folder = Directory.CreateTempSubdirectory("distill-srd-imagenet-").FullName;
         try
         {
-            string checkpoint = Path.Combine(folder, "resnet34.ckpt");
-            using (var model = global::DistillSharp.Models.ModelZoo.Create("resnet34_imagenet", 1000))
-            {
-                global::DistillSharp.Training.Checkpoint.SaveModel(checkpoint,
-                    new global::DistillSharp.Training.CheckpointHeader("resnet34_imagenet", 1000, 3, "imagenet", "imported", 0, 0, double.NaN) { ImageSize = 224 }, model);
-            }
+            string checkpoint = SaveImageNetTeacher("resnet34_imagenet", folder);
             var (run, settings) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "setting=imagenet", $"teacher_run={checkpoint}");
             Assert.True(run.Succeeded, run.Failure?.ToString());
             Assert.Contains("profile paper: ImageNet (ILSVRC-2012), 1,281,167 training and 50,000 test images, 100 epochs, seed 1", settings);
