@@ -174,23 +174,28 @@ public static class PyTorchCheckpoint
     private static Dictionary<string, Tensor> ReadSafetensors(string path)
     {
         var length = new FileInfo(path).Length;
+        byte[] index;
         using (var stream = File.OpenRead(path))
         {
             using var reader = new BinaryReader(stream);
             if (length < 8) throw new EndOfStreamException("file cut short");
             ulong header = reader.ReadUInt64();
             if (header > (ulong)(length - 8)) throw new InvalidDataException($"a header of {header} bytes in a file of {length}");
+            index = reader.ReadBytes((int)header);
         }
-        // TorchSharp.PyBridge reads the index and the tensors; the key order is the index's. It signals an element type
-        // it cannot read with NotImplementedException: that is a property of the file, reported as such.
-        try
+        // Every element type is checked here, naming the tensor, before TorchSharp.PyBridge reads the index and the
+        // tensors (the key order is the index's).
+        var entries = System.Text.Json.JsonDocument.Parse(index).RootElement;
+        foreach (var entry in entries.EnumerateObject().Where(e => e.Name != "__metadata__"))
         {
-            return TorchSharp.PyBridge.Safetensors.LoadStateDict(path);
+            string dtype = entry.Value.GetProperty("dtype").GetString() ?? "";
+            if (!TorchDTypes.SafetensorsNames.Contains(dtype))
+            {
+                throw new InvalidDataException(
+                    $"'{entry.Name}' is of dtype {dtype}, which this importer does not read (it reads {string.Join(", ", TorchDTypes.SafetensorsNames)})");
+            }
         }
-        catch (NotImplementedException e)
-        {
-            throw new InvalidDataException($"it holds a tensor that TorchSharp.PyBridge cannot read ({e.Message})", e);
-        }
+        return TorchSharp.PyBridge.Safetensors.LoadStateDict(path);
     }
 
     /// <summary>The state dict inside the unpickled root: the root itself, or the dict under a <see cref="StateDictKeys"/> key.</summary>

@@ -25,6 +25,12 @@ internal static class TorchDTypes
     /// <summary>The element type of storage class <paramref name="name"/>.</summary>
     public static ScalarType Of(string name) => ByStorage[name].Type;
 
+    /// <summary>
+    /// The <c>.safetensors</c> dtype names of the same element types: the ones this importer reads from either format
+    /// (TorchSharp.PyBridge reads exactly these; it has no unsigned type wider than 8 bits and no float8).
+    /// </summary>
+    public static IReadOnlySet<string> SafetensorsNames { get; } = new HashSet<string> { "F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL" };
+
     /// <summary>Bytes per element of <paramref name="type"/>.</summary>
     public static int SizeOf(ScalarType type) => ByStorage.Values.First(v => v.Type == type).Size;
 }

@@ -174,6 +174,29 @@ public sealed class PyTorchWeightsTests(SavedByPyTorch saved) : IClassFixture<Sa
         Assert.False(File.Exists(Path.Combine(saved.Root, "x.ckpt")));
     }
 
+    /// <summary>
+    /// A .safetensors file (written here in the format's layout: an 8-byte little-endian header length, the JSON index,
+    /// the raw bytes) holding a U16 tensor beside an F32 one: refused naming the tensor and its dtype, nothing written.
+    /// </summary>
+    [Fact]
+    public void ASafetensorsTensorOfADtypeTheImporterDoesNotReadIsRefusedByName()
+    {
+        string file = Path.Combine(saved.Root, "u16.safetensors");
+        var index = System.Text.Encoding.UTF8.GetBytes(
+            "{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"counts\":{\"dtype\":\"U16\",\"shape\":[2],\"data_offsets\":[8,12]}}");
+        using (var stream = File.Create(file))
+        using (var writer = new BinaryWriter(stream))
+        {
+            writer.Write((ulong)index.Length);
+            writer.Write(index);
+            writer.Write(new byte[12]);
+        }
+        var (code, _, error) = CliHarness.Run("import-weights", file, "--model", "resnet8", "--out", Path.Combine(saved.Root, "u16.ckpt"));
+        Assert.Equal(2, code);
+        Assert.Contains("'counts' is of dtype U16, which this importer does not read (it reads F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(saved.Root, "u16.ckpt")));
+    }
+
     private static void AssertLogits(string ckpt, string folder, int size)
     {
         var (net, _) = Checkpoint.LoadModel(ckpt);
