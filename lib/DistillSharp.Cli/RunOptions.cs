@@ -124,25 +124,22 @@ internal sealed class RunOptions
     public string OutFolder(ParseResult parse, RunSpec spec) =>
         parse.GetValue(Out) ?? Path.Combine("runs", spec.Dataset, $"{spec.Method}_{spec.Student}_seed{spec.Options.Seed}");
 
-    private static double[] ParseFactors(string text)
-    {
-        var items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var range = TrainingOptions.MilestoneFactorRange;
-        if (items.Length == 0 || !items.All(s => range.Contains(double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN)))
-        {
-            throw new DistillSharpException($"--milestone-factors '{text}' is not a comma-separated list of factors, each {range}, e.g. 0.1,0.01,0.002.");
-        }
-        return items.Select(s => double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
-    }
+    private static double[] ParseFactors(string text) =>
+        ParseList(text, "--milestone-factors", "factors", TrainingOptions.MilestoneFactorRange, NumberStyles.Float, "0.1,0.01,0.002", allowEmpty: false);
 
-    private static int[] ParseMilestones(string text)
+    private static int[] ParseMilestones(string text) =>
+        ParseList(text, "--milestones", "epochs", TrainingOptions.MilestoneRange, NumberStyles.Integer, "150,180,210", allowEmpty: true)
+            .Select(v => (int)v).ToArray();
+
+    /// <summary>A comma-separated list of numbers, each in <paramref name="range"/>; anything else is one error naming the option.</summary>
+    private static double[] ParseList(string text, string option, string noun, ValueRange range, NumberStyles style, string example, bool allowEmpty)
     {
         var items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var range = TrainingOptions.MilestoneRange;
-        if (!items.All(s => range.Contains(double.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : double.NaN)))
+        var values = items.Select(s => double.TryParse(s, style, CultureInfo.InvariantCulture, out var v) ? v : double.NaN).ToArray();
+        if ((items.Length == 0 && !allowEmpty) || !values.All(range.Contains))
         {
-            throw new DistillSharpException($"--milestones '{text}' is not a comma-separated list of epochs, each {range}, e.g. 150,180,210.");
+            throw new DistillSharpException($"{option} '{text}' is not a comma-separated list of {noun}, each {range}, e.g. {example}.");
         }
-        return items.Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        return values;
     }
 }

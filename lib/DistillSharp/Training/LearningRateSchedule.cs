@@ -70,10 +70,7 @@ public sealed record MultiStepSchedule : LearningRateSchedule
             throw new DistillSharpException(
                 $"--milestone-factors needs one factor per milestone: {factors.Count} factors ({string.Join(",", factors)}) for {milestones.Count} milestones ({string.Join(",", milestones)}).");
         }
-        if (factors.Any(f => !(f > 0 && f <= 1)))
-        {
-            throw new DistillSharpException($"--milestone-factors must each be in (0, 1]; got {string.Join(",", factors)}.");
-        }
+        foreach (var f in factors) TrainingOptions.MilestoneFactorRange.Check("--milestone-factors", f);
         for (int i = 0; i < milestones.Count; i++)
         {
             if (milestones[i] < 1 || (i > 0 && milestones[i] <= milestones[i - 1]))

@@ -24,14 +24,30 @@ public sealed class PaperProfileTests
         return (run, settings is null ? "" : NotebookFixtures.Stdout(settings));
     }
 
-    /// <summary>Writes a freshly initialised 1000-class <paramref name="model"/> as an imported teacher checkpoint in <paramref name="folder"/>; returns its path.</summary>
-    private static string SaveImageNetTeacher(string model, string folder)
+    /// <summary>A freshly initialised 1000-class network saved as an imported teacher checkpoint in a temporary folder, deleted on disposal.</summary>
+    private sealed class SavedImageNetTeacher : IDisposable
     {
-        string checkpoint = Path.Combine(folder, model + ".ckpt");
-        using var network = global::DistillSharp.Models.ModelZoo.Create(model, 1000);
-        global::DistillSharp.Training.Checkpoint.SaveModel(checkpoint,
-            new global::DistillSharp.Training.CheckpointHeader(model, 1000, 3, "imagenet", "imported", 0, 0, double.NaN) { ImageSize = 224 }, network);
-        return checkpoint;
+        private readonly string folder = Directory.CreateTempSubdirectory("distill-imagenet-teacher-").FullName;
+
+        public SavedImageNetTeacher(string model)
+        {
+            Path = System.IO.Path.Combine(folder, model + ".ckpt");
+            using var network = global::DistillSharp.Models.ModelZoo.Create(model, 1000);
+            global::DistillSharp.Training.Checkpoint.SaveModel(Path,
+                new global::DistillSharp.Training.CheckpointHeader(model, 1000, 3, "imagenet", "imported", 0, 0, double.NaN) { ImageSize = 224 }, network);
+        }
+
+        public string Path { get; }
+
+        public void Dispose() => Directory.Delete(folder, recursive: true);
+    }
+
+    /// <summary>Runs <paramref name="name"/>'s settings cell with <paramref name="parameters"/> and asserts it fails with <paramref name="message"/>.</summary>
+    private static async Task AssertRefused(string name, string message, params string[] parameters)
+    {
+        var (run, _) = await RunSettings(name, parameters);
+        Assert.False(run.Succeeded, string.Join(" ", parameters));
+        Assert.Contains(message, run.Failure!.Error.Value);
     }
 
     [Fact]
@@ -142,29 +158,18 @@ public sealed class PaperProfileTests
     [Fact]
     public async Task LondonImagenetSettingNeedsAnImportedTeacherAndHasTheImagenetRecipe()
     {
-        var (missing, _) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper", "setting=imagenet");
-        Assert.False(missing.Succeeded);
-        Assert.Contains("distill import-weights resnet152-394f9c45.pth --model resnet152_imagenet", missing.Failure!.Error.Value);
+        await AssertRefused("03-london-lipschitz.ipynb", "distill import-weights resnet152-394f9c45.pth --model resnet152_imagenet", "profile=paper", "setting=imagenet");
 
-        string folder = Directory.CreateTempSubdirectory("distill-london-imagenet-").FullName;
-        try
-        {
-            string checkpoint = SaveImageNetTeacher("resnet152_imagenet", folder);
-            var (run, settings) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper", "setting=imagenet", $"teacher_run={checkpoint}");
-            Assert.True(run.Succeeded, run.Failure?.ToString());
-            Assert.Contains("ImageNet (ILSVRC-2012), 1,281,167 training and 50,000 test images, 100 epochs, batch 96, lr 0.1 " +
-                "(×0.1 after 29, ×0.01 after 59, ×0.001 after 89, Nesterov), weight decay 0.0001, seed 1", settings);
-            Assert.Contains($"setting imagenet (ImageNet/train_with_distillation_london.py); teacher resnet152_imagenet from {checkpoint}, student resnet50_imagenet", settings);
-            Assert.Contains("LONDON α = 2000, OFD β = 1, n = 5 from ones, ImageNet scaling", settings);
+        using var teacher = new SavedImageNetTeacher("resnet152_imagenet");
+        var (run, settings) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper", "setting=imagenet", $"teacher_run={teacher.Path}");
+        Assert.True(run.Succeeded, run.Failure?.ToString());
+        Assert.Contains("ImageNet (ILSVRC-2012), 1,281,167 training and 50,000 test images, 100 epochs, batch 96, lr 0.1 " +
+            "(×0.1 after 29, ×0.01 after 59, ×0.001 after 89, Nesterov), weight decay 0.0001, seed 1", settings);
+        Assert.Contains($"setting imagenet (ImageNet/train_with_distillation_london.py); teacher resnet152_imagenet from {teacher.Path}, student resnet50_imagenet", settings);
+        Assert.Contains("LONDON α = 2000, OFD β = 1, n = 5 from ones, ImageNet scaling", settings);
 
-            var (wrong, _) = await RunSettings("03-london-lipschitz.ipynb", "profile=paper", "setting=imagenet", $"teacher_run={checkpoint}", "teacher=resnet50_imagenet");
-            Assert.False(wrong.Succeeded);
-            Assert.Contains("teacher_run holds a resnet152_imagenet, but the teacher is resnet50_imagenet", wrong.Failure!.Error.Value);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        await AssertRefused("03-london-lipschitz.ipynb", "teacher_run holds a resnet152_imagenet, but the teacher is resnet50_imagenet",
+            "profile=paper", "setting=imagenet", $"teacher_run={teacher.Path}", "teacher=resnet50_imagenet");
     }
 
     [Fact]
@@ -188,9 +193,7 @@ public sealed class PaperProfileTests
             (new[] { "profile=smoke", "beta=-1" }, "beta"),
         })
         {
-            var (bad, _) = await RunSettings("03-london-lipschitz.ipynb", parameters);
-            Assert.False(bad.Succeeded, string.Join(" ", parameters));
-            Assert.Contains(message, bad.Failure!.Error.Value);
+            await AssertRefused("03-london-lipschitz.ipynb", message, parameters);
         }
     }
 
@@ -213,29 +216,18 @@ public sealed class PaperProfileTests
     [Fact]
     public async Task ProjectorImagenetSettingIsTheOfficialConfigurationWithAnImportedResnet34()
     {
-        var (missing, _) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "setting=imagenet");
-        Assert.False(missing.Succeeded);
-        Assert.Contains("distill import-weights resnet34-b627a593.pth --model resnet34_imagenet", missing.Failure!.Error.Value);
+        await AssertRefused("05-projector-dynamics.ipynb", "distill import-weights resnet34-b627a593.pth --model resnet34_imagenet", "profile=paper", "setting=imagenet");
 
-        string folder = Directory.CreateTempSubdirectory("distill-srd-imagenet-").FullName;
-        try
-        {
-            string checkpoint = SaveImageNetTeacher("resnet34_imagenet", folder);
-            var (run, settings) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "setting=imagenet", $"teacher_run={checkpoint}");
-            Assert.True(run.Succeeded, run.Failure?.ToString());
-            Assert.Contains("profile paper: ImageNet (ILSVRC-2012), 1,281,167 training and 50,000 test images, 100 epochs, seed 1", settings);
-            Assert.Contains("setting imagenet (res3418.yaml); batch 256, lr 0.1 (×0.1 after 30, ×0.01 after 60, ×0.001 after 90), momentum 0.9, weight decay 0.0001", settings);
-            Assert.Contains($"teachers resnet34_imagenet from {checkpoint} and resnet18_imagenet, student resnet18_imagenet;", settings);
-            Assert.Contains("srd: batchnorm, log_sum (p = 4), linear projector (trained), β = 2, α = 1, T = 1", settings);
+        using var teacher = new SavedImageNetTeacher("resnet34_imagenet");
+        var (run, settings) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "setting=imagenet", $"teacher_run={teacher.Path}");
+        Assert.True(run.Succeeded, run.Failure?.ToString());
+        Assert.Contains("profile paper: ImageNet (ILSVRC-2012), 1,281,167 training and 50,000 test images, 100 epochs, seed 1", settings);
+        Assert.Contains("setting imagenet (res3418.yaml); batch 256, lr 0.1 (×0.1 after 30, ×0.01 after 60, ×0.001 after 90), momentum 0.9, weight decay 0.0001", settings);
+        Assert.Contains($"teachers resnet34_imagenet from {teacher.Path} and resnet18_imagenet, student resnet18_imagenet;", settings);
+        Assert.Contains("srd: batchnorm, log_sum (p = 4), linear projector (trained), β = 2, α = 1, T = 1", settings);
 
-            var (wrong, _) = await RunSettings("05-projector-dynamics.ipynb", "profile=paper", "setting=imagenet", $"small_teacher_run={checkpoint}", "small_teacher=resnet18_imagenet", $"teacher_run={checkpoint}");
-            Assert.False(wrong.Succeeded);
-            Assert.Contains("small_teacher_run holds a resnet34_imagenet, but the small teacher is resnet18_imagenet", wrong.Failure!.Error.Value);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        await AssertRefused("05-projector-dynamics.ipynb", "small_teacher_run holds a resnet34_imagenet, but the small teacher is resnet18_imagenet",
+            "profile=paper", "setting=imagenet", $"small_teacher_run={teacher.Path}", "small_teacher=resnet18_imagenet", $"teacher_run={teacher.Path}");
 
         foreach (var (parameters, message) in new[]
         {
@@ -245,9 +237,7 @@ public sealed class PaperProfileTests
             (new[] { "profile=paper", "crd_pair=-2" }, "crd_pair must be -1 (the profile's pair) or a row of CRD's table, 0..12; got -2."),
         })
         {
-            var (bad, _) = await RunSettings("05-projector-dynamics.ipynb", parameters);
-            Assert.False(bad.Succeeded, string.Join(" ", parameters));
-            Assert.Contains(message, bad.Failure!.Error.Value);
+            await AssertRefused("05-projector-dynamics.ipynb", message, parameters);
         }
     }
 }

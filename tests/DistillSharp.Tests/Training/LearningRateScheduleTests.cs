@@ -67,7 +67,7 @@ public sealed class LearningRateScheduleTests
     {
         Assert.Equal("--milestone-factors needs one factor per milestone: 2 factors (0.1,0.01) for 3 milestones (100,150,175).",
             Assert.Throws<DistillSharpException>(() => LearningRateSchedule.Create("multistep", 0.1, 200, [100, 150, 175], 0.1, 0, [0.1, 0.01])).Message);
-        Assert.Contains("--milestone-factors must each be in (0, 1]",
+        Assert.Equal("--milestone-factors must be a number in (0, 1]; got 0.",
             Assert.Throws<DistillSharpException>(() => LearningRateSchedule.Create("multistep", 0.1, 200, [100, 150], 0.1, 0, [0.1, 0])).Message);
         Assert.Equal("--milestone-factors sets the rate at each multistep milestone; the schedule is 'cosine'.",
             Assert.Throws<DistillSharpException>(() => LearningRateSchedule.Create("cosine", 0.1, 200, [], 0.1, 0, [0.1])).Message);
