@@ -72,9 +72,22 @@ public static class Evaluation
     /// <summary>
     /// One evaluation batch (the caller sets eval mode and no_grad), in one host transfer: the summed cross-entropy of
     /// the run's prediction, then the top-1 and top-5 correct counts of each prediction in turn, then the sum over the
-    /// batch of each of the distiller's <see cref="Distiller.PredictionMetrics"/>.
+    /// batch of each of the distiller's <see cref="Distiller.PredictionMetrics"/>. Then releases the batch's untracked
+    /// native handles (<see cref="FinalizableHandles"/>).
     /// </summary>
     internal static double[] BatchSums(Distiller distiller, Batch batch)
+    {
+        try
+        {
+            return ScopedBatchSums(distiller, batch);
+        }
+        finally
+        {
+            FinalizableHandles.Collect();
+        }
+    }
+
+    private static double[] ScopedBatchSums(Distiller distiller, Batch batch)
     {
         using var scope = NewDisposeScope();
         var predictions = distiller.Predict(batch.Images);

@@ -32,8 +32,23 @@ internal readonly record struct StepValues(string[] Names, double[] Values, bool
 /// </summary>
 internal sealed class TrainingStepRunner(Distiller distiller, OptimizerSetup optimizer)
 {
-    /// <summary>Runs one step on <paramref name="batch"/> at learning rate <paramref name="lr"/>.</summary>
+    /// <summary>
+    /// Runs one step on <paramref name="batch"/> at learning rate <paramref name="lr"/>, then releases the step's
+    /// untracked native handles (<see cref="FinalizableHandles"/>).
+    /// </summary>
     public StepValues Run(Batch batch, double lr)
+    {
+        try
+        {
+            return RunScoped(batch, lr);
+        }
+        finally
+        {
+            FinalizableHandles.Collect();
+        }
+    }
+
+    private StepValues RunScoped(Batch batch, double lr)
     {
         using var scope = NewDisposeScope();
         optimizer.SetLearningRate(lr);
