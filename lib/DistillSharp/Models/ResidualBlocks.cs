@@ -57,23 +57,23 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>, IConvBatchNormOw
     }
 
     /// <summary>
-    /// Adds the shortcut, applies the ReLU, and keeps only the output and the sum: every other tensor the block
+    /// Adds the shortcut into the branch in place (<c>out += identity</c>, as torchvision's and RepDistiller's blocks
+    /// do: the same sum, without a buffer of its own; the batch norm or convolution that made the branch does not need
+    /// its output for backward), applies the ReLU, and keeps only the output and the sum: every other tensor the block
     /// made is disposed with <paramref name="scope"/> when the block returns. Autograd holds its own references to
     /// what backward needs, so this frees the intermediates PyTorch would free when their last reference goes
     /// (in evaluation, all of them) instead of keeping them to the end of the step.
     /// </summary>
     protected static (Tensor, Tensor) Finish(DisposeScope scope, Tensor branch, Tensor x, LayerSequence? projection, long stride)
     {
-        Tensor sum;
-        using (branch)
         using (var projected = Project(projection, stride, x))
         {
-            sum = branch + (projected ?? x);
+            branch.add_(projected ?? x);
         }
-        var output = functional.relu(sum);
+        var output = functional.relu(branch);
         scope.MoveToOuter(output);
-        scope.MoveToOuter(sum);
-        return (output, sum);
+        scope.MoveToOuter(branch);
+        return (output, branch);
     }
 
     /// <summary>
