@@ -45,18 +45,21 @@ namespace DistillSharp.Models;
 /// only as a student); this model returns the batch norms that produce those features, <c>layer2.0.bn1</c>,
 /// <c>layer3.0.bn1</c> and <c>bn_final</c>, so that it can be an OFD teacher too.</para>
 /// <para>Layout in memory: NCHW (this family does not call <see cref="ZooModel.ChannelsLast"/>).</para>
+/// <para>Folding (<see cref="ZooModel.FoldBatchNorms"/>): the stem's <c>bn1</c> into <c>conv1</c>, and in every block
+/// each batch norm that follows a convolution (<c>bn2</c> into <c>conv1</c>, <c>bn3</c> into <c>conv2</c>, <c>bn4</c>
+/// into <c>conv3</c>). Each block's <c>bn1</c> normalizes the previous sum and <c>bn_final</c> the last one, so those
+/// stay: pyramidnet110_a84 folds 109 and keeps 55, pyramidnet200_a240 folds 199 and keeps 67.</para>
 /// </remarks>
-public sealed class PyramidNet : ZooModel
+public sealed class PyramidNet : ZooModel, IConvBatchNormOwner
 {
 #pragma warning disable IDE1006 // names follow the official state_dict keys
-    private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
     private readonly ModuleList<PyramidBlock> layer1;
     private readonly ModuleList<PyramidBlock> layer2;
     private readonly ModuleList<PyramidBlock> layer3;
     private readonly BatchNorm2d bn_final;
     private readonly Linear fc;
 #pragma warning restore IDE1006
+    private readonly ConvBatchNorm stem;
     private readonly int[] preActChannels;
 
     internal PyramidNet(string name, int depth, double alpha, bool bottleneck, int numClasses, int inChannels)
@@ -70,8 +73,8 @@ public sealed class PyramidNet : ZooModel
         Depth = depth;
         Alpha = alpha;
         IsBottleneck = bottleneck;
-        conv1 = Conv2d(inChannels, 16, 3, stride: 1, padding: 1, bias: false);
-        bn1 = BatchNorm2d(16);
+        // conv1 and bn1 (the official names) are registered first, by the pair.
+        stem = new ConvBatchNorm(this, "conv1", Conv2d(inChannels, 16, 3, stride: 1, padding: 1, bias: false), "bn1", BatchNorm2d(16));
         layer1 = Stage(plan.Blocks[0], bottleneck);
         layer2 = Stage(plan.Blocks[1], bottleneck);
         layer3 = Stage(plan.Blocks[2], bottleneck);
@@ -79,8 +82,6 @@ public sealed class PyramidNet : ZooModel
         fc = Linear(plan.Outputs[2], numClasses);
         preActChannels = [16, layer2[0].InnerChannels, layer3[0].InnerChannels, plan.Outputs[2], plan.Outputs[2]];
 
-        register_module(nameof(conv1), conv1);
-        register_module(nameof(bn1), bn1);
         register_module(nameof(layer1), layer1);
         register_module(nameof(layer2), layer2);
         register_module(nameof(layer3), layer3);
@@ -107,6 +108,8 @@ public sealed class PyramidNet : ZooModel
     /// <inheritdoc/>
     public override Linear Classifier => fc;
 
+    IEnumerable<ConvBatchNorm> IConvBatchNormOwner.ConvBatchNorms => [stem];
+
     /// <summary>
     /// The batch norms that produce the pre-activation features 1–3: <c>[layer2.0.bn2, layer3.0.bn2, bn_final]</c> with
     /// bottlenecks (the official get_bn_before_relu), <c>[layer2.0.bn1, layer3.0.bn1, bn_final]</c> with basic blocks.
@@ -116,8 +119,7 @@ public sealed class PyramidNet : ZooModel
     /// <inheritdoc/>
     public override ModelOutput forward(Tensor x)
     {
-        Tensor f0;
-        using (var convolved = conv1.call(x)) f0 = bn1.call(convolved);
+        var f0 = stem.Forward(x);
         var (f1, _) = RunStage(layer1, f0, keepInner: false);
         var (f2, p1) = RunStage(layer2, f1, keepInner: true);
         var (f3, p2) = RunStage(layer3, f2, keepInner: true);
@@ -176,49 +178,39 @@ public sealed class PyramidNet : ZooModel
 /// PyramidNet.py's BasicBlock (<c>bn1, conv1, bn2, conv2, bn3</c>) or Bottleneck (<c>bn1, conv1, bn2, conv2, bn3,
 /// conv3, bn4</c>), with the average-pooled, zero-padded identity shortcut.
 /// </summary>
-internal sealed class PyramidBlock : Module<Tensor, Tensor>
+internal sealed class PyramidBlock : Module<Tensor, Tensor>, IConvBatchNormOwner
 {
     private readonly BatchNorm2d bn1;
-    private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn2;
-    private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn3;
-    private readonly Conv2d? conv3;
-    private readonly BatchNorm2d? bn4;
+    private readonly ConvBatchNorm first;
+    private readonly ConvBatchNorm second;
+    private readonly ConvBatchNorm? third;
     private readonly int stride;
 
     public PyramidBlock(int inChannels, int planes, int stride, bool bottleneck) : base(nameof(PyramidBlock))
     {
         this.stride = stride;
         InnerChannels = bottleneck ? planes : inChannels;
+        // Registered in the official order: bn1, conv1, bn2, conv2, bn3 (, conv3, bn4).
         bn1 = BatchNorm2d(inChannels);
-        if (bottleneck)
-        {
-            conv1 = Conv2d(inChannels, planes, 1, bias: false);
-            conv2 = Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false);
-            conv3 = Conv2d(planes, planes * 4, 1, bias: false);
-            bn4 = BatchNorm2d(planes * 4);
-        }
-        else
-        {
-            conv1 = Conv2d(inChannels, planes, 3, stride: stride, padding: 1, bias: false);
-            conv2 = Conv2d(planes, planes, 3, stride: 1, padding: 1, bias: false);
-        }
-        bn2 = BatchNorm2d(planes);
-        bn3 = BatchNorm2d(planes);
         register_module(nameof(bn1), bn1);
-        register_module(nameof(conv1), conv1);
-        register_module(nameof(bn2), bn2);
-        register_module(nameof(conv2), conv2);
-        register_module(nameof(bn3), bn3);
-        if (conv3 is not null) register_module(nameof(conv3), conv3);
-        if (bn4 is not null) register_module(nameof(bn4), bn4);
+        var conv1 = bottleneck
+            ? Conv2d(inChannels, planes, 1, bias: false)
+            : Conv2d(inChannels, planes, 3, stride: stride, padding: 1, bias: false);
+        var conv2 = Conv2d(planes, planes, 3, stride: bottleneck ? stride : 1, padding: 1, bias: false);
+        first = new ConvBatchNorm(this, nameof(conv1), conv1, "bn2", BatchNorm2d(planes));
+        second = new ConvBatchNorm(this, nameof(conv2), conv2, "bn3", BatchNorm2d(planes));
+        third = bottleneck ? new ConvBatchNorm(this, "conv3", Conv2d(planes, planes * 4, 1, bias: false), "bn4", BatchNorm2d(planes * 4)) : null;
     }
 
-    private bool IsBottleneck => conv3 is not null;
+    private bool IsBottleneck => third is not null;
 
-    /// <summary>The batch norm whose output is this block's pre-activation: bn2 in a bottleneck, bn1 in a basic block.</summary>
-    public BatchNorm2d InnerNorm => IsBottleneck ? bn2 : bn1;
+    /// <summary>
+    /// The batch norm whose output is this block's pre-activation: bn2 in a bottleneck (an error once folded), bn1 in
+    /// a basic block.
+    /// </summary>
+    public BatchNorm2d InnerNorm => IsBottleneck ? first.Norm : bn1;
+
+    IEnumerable<ConvBatchNorm> IConvBatchNormOwner.ConvBatchNorms => third is null ? [first, second] : [first, second, third];
 
     /// <summary>Channels of <see cref="InnerNorm"/>'s output.</summary>
     public int InnerChannels { get; }
@@ -231,30 +223,25 @@ internal sealed class PyramidBlock : Module<Tensor, Tensor>
     {
         Tensor inner;
         Tensor branch;
-        if (IsBottleneck)
+        if (third is not null)
         {
             using (var normed = bn1.call(x))
-            using (var reduced = conv1.call(normed))
             {
-                inner = bn2.call(reduced);
+                inner = first.Forward(normed);
             }
             using var activated = functional.relu(inner);
             if (!keepInner) inner.Dispose();
-            using var spatial = conv2.call(activated);
-            using var spatialNormed = bn3.call(spatial);
+            using var spatialNormed = second.Forward(activated);
             using var spatialActivated = functional.relu(spatialNormed);
-            using var expanded = conv3!.call(spatialActivated);
-            branch = bn4!.call(expanded);
+            branch = third.Forward(spatialActivated);
         }
         else
         {
             inner = bn1.call(x);
-            using var convolved = conv1.call(inner);
+            using var normalized = first.Forward(inner);
             if (!keepInner) inner.Dispose();
-            using var normalized = bn2.call(convolved);
             using var activated = functional.relu(normalized);
-            using var second = conv2.call(activated);
-            branch = bn3.call(second);
+            branch = second.Forward(activated);
         }
         using (branch)
         {

@@ -91,13 +91,14 @@ public abstract class ZooModel : nn.Module<Tensor, ModelOutput>
     /// then computes the same function in eval mode up to float32 rounding (logits, every feature, every pre-activation
     /// feature and the pooled vector) and no longer runs the folded batch norms: they leave the module tree, the
     /// state_dict and <see cref="nn.Module.modules"/>. A batch norm after something other than a convolution, or after a
-    /// convolution whose output is also read elsewhere, stays (the pre-activation wide ResNets keep the batch norm at the
-    /// input of each block and the final one; every other family folds all of its batch norms; each class's remarks say
-    /// which). Returns how many were folded (0 the second time).
+    /// convolution whose output is also read elsewhere, stays (the pre-activation wide ResNets and the PyramidNets keep the
+    /// batch norm at the input of each block and the final one; every other family folds all of its batch norms; each
+    /// class's remarks say which). Returns how many were folded (0 the second time).
     /// </summary>
     /// <remarks>
     /// For a frozen network only (a teacher in eval mode): a folded network cannot go back to train mode, its
-    /// <see cref="BatchNormsBeforeRelu"/> list is an error, and its state no longer loads into an unfolded one (so a folded
+    /// <see cref="BatchNormsBeforeRelu"/> list is an error where it names a folded batch norm (the wide ResNets' and the
+    /// basic PyramidNet's name batch norms that stay), and its state no longer loads into an unfolded one (so a folded
     /// network cannot be saved by mistake as the reference's weights). Fold a copy (load the checkpoint again) to keep the
     /// original.
     /// </remarks>

@@ -37,7 +37,9 @@ public sealed class BatchNormFoldingTests(ITestOutputHelper output)
     /// (32 → 64), 10; wrn_16_2 (n = 2): each of the 6 blocks folds bn2 and keeps bn1, plus the final bn1 (6 and 7);
     /// vgg8: one convolution per block, 5; MobileNetV2: conv1, 3 in each of 17 inverted residuals, conv2 = 53;
     /// ShuffleV1: stem + 3 × 16 units = 49; ShuffleV2: stem + 5 × 3 down-sampling units + 3 × 13 basic units + head = 56;
-    /// ResNet18: stem + 2 × 8 blocks + 3 projections = 20; resnet50_imagenet: stem + 3 × 16 bottlenecks + 4 projections = 53.
+    /// ResNet18: stem + 2 × 8 blocks + 3 projections = 20; resnet50_imagenet: stem + 3 × 16 bottlenecks + 4 projections = 53;
+    /// pyramidnet110_a84 (54 basic blocks): stem + 2 per block = 109, keeping each block's bn1 and bn_final (55);
+    /// pyramidnet200_a240 (66 bottlenecks): stem + 3 per block = 199, keeping 67.
     /// </summary>
     public static TheoryData<string, int, int> Families() => new()
     {
@@ -50,7 +52,27 @@ public sealed class BatchNormFoldingTests(ITestOutputHelper output)
         { "ShuffleV2", 56, 0 },
         { "ResNet18", 20, 0 },
         { "resnet50_imagenet", 53, 0 },
+        { "pyramidnet110_a84", 109, 55 },
+        { "pyramidnet200_a240", 199, 67 },
     };
+
+    /// <summary>How a family names the convolution before each batch norm.</summary>
+    private enum Layout
+    {
+        /// <summary><c>bnK</c> follows <c>convK</c>, or a Sequential's previous layer.</summary>
+        Plain,
+
+        /// <summary>A wide ResNet's pre-activation block: only <c>bn2</c> folds, into <c>conv1</c>.</summary>
+        PreActivation,
+
+        /// <summary>A PyramidNet: the stem's <c>bn1</c> follows <c>conv1</c>; in a block <c>bnK</c> follows <c>conv(K − 1)</c>.</summary>
+        Pyramid,
+    }
+
+    private static Layout LayoutOf(string name) =>
+        name.StartsWith("wrn", StringComparison.Ordinal) ? Layout.PreActivation
+        : name.StartsWith("pyramidnet", StringComparison.Ordinal) ? Layout.Pyramid
+        : Layout.Plain;
 
     private static ZooModel Build(string name)
     {
@@ -93,12 +115,16 @@ public sealed class BatchNormFoldingTests(ITestOutputHelper output)
     }
 
     /// <summary>The convolution a folded batch norm followed, by the reference's names.</summary>
-    private static string ConvolutionOf(string norm, bool preActivation)
+    private static string ConvolutionOf(string norm, Layout layout)
     {
         int dot = norm.LastIndexOf('.');
         string parent = dot < 0 ? "" : norm[..(dot + 1)], last = norm[(dot + 1)..];
         if (int.TryParse(last, out int index)) return parent + (index - 1);   // a Sequential: the layer before
-        if (preActivation) return parent + "conv1";                           // a wide ResNet block: conv1 → bn2
+        if (layout == Layout.PreActivation) return parent + "conv1";          // a wide ResNet block: conv1 → bn2
+        if (layout == Layout.Pyramid && parent != "")                          // a PyramidNet block: conv(K-1) → bnK
+        {
+            return parent + "conv" + (int.Parse(last["bn".Length..], System.Globalization.CultureInfo.InvariantCulture) - 1);
+        }
         return parent + "conv" + last["bn".Length..];                         // bnK follows convK
     }
 
@@ -107,12 +133,12 @@ public sealed class BatchNormFoldingTests(ITestOutputHelper output)
     /// s = γ/√(σ² + ε), W' = s·W, b' = β + s·(b − μ); or a wrong variant.
     /// </summary>
     private static Dictionary<string, (Tensor Weight, Tensor Bias)> ReferenceFold(
-        IReadOnlyDictionary<string, Tensor> unfolded, IEnumerable<string> norms, bool preActivation, Variant variant)
+        IReadOnlyDictionary<string, Tensor> unfolded, IEnumerable<string> norms, Layout layout, Variant variant)
     {
         var result = new Dictionary<string, (Tensor, Tensor)>();
         foreach (var norm in norms)
         {
-            string conv = ConvolutionOf(norm, preActivation);
+            string conv = ConvolutionOf(norm, layout);
             Tensor D(string key) => unfolded[key].to(ScalarType.Float64);
             var (gamma, beta, mean, variance) = (D(norm + ".weight"), D(norm + ".bias"), D(norm + ".running_mean"), D(norm + ".running_var"));
             var scale = variant == Variant.VarianceNotRooted ? gamma / (variance + Eps) : gamma / (variance + Eps).sqrt();
@@ -142,7 +168,7 @@ public sealed class BatchNormFoldingTests(ITestOutputHelper output)
     public void TheFoldedNetworkComputesTheSameOutputsWithoutItsFoldedBatchNorms(string name, int folded, int kept)
     {
         using var scope = NewDisposeScope();
-        bool preActivation = name.StartsWith("wrn", StringComparison.Ordinal);
+        var layout = LayoutOf(name);
         using var unfolded = Build(name);
         using var network = Build(name);
         var x = Images();
@@ -165,7 +191,7 @@ public sealed class BatchNormFoldingTests(ITestOutputHelper output)
         var norms = removed.Where(k => k.EndsWith(".running_mean", StringComparison.Ordinal)).Select(k => k[..^".running_mean".Length]).ToList();
         Assert.Equal(folded, norms.Count);
         Assert.Equal(5 * folded, removed.Count);   // weight, bias, running_mean, running_var, num_batches_tracked
-        var expected = ReferenceFold(before, norms, preActivation, Variant.Right);
+        var expected = ReferenceFold(before, norms, layout, Variant.Right);
         var added = after.Keys.Except(before.Keys).Order().ToList();
         Assert.Equal(expected.Keys.Where(c => !before.ContainsKey(c + ".bias")).Select(c => c + ".bias").Order(), added);
         foreach (var (conv, (weight, bias)) in expected)
@@ -206,7 +232,7 @@ public sealed class BatchNormFoldingTests(ITestOutputHelper output)
     public void AWrongFoldFailsTheTolerance(string name, int folded, int kept)
     {
         using var scope = NewDisposeScope();
-        bool preActivation = name.StartsWith("wrn", StringComparison.Ordinal);
+        var layout = LayoutOf(name);
         using var unfolded = Build(name);
         var before = unfolded.OrderedStateDict().ToDictionary(e => e.Key, e => e.Value);
         var x = Images();
@@ -223,7 +249,7 @@ public sealed class BatchNormFoldingTests(ITestOutputHelper output)
             var state = network.OrderedStateDict().ToDictionary(e => e.Key, e => e.Value);
             using (no_grad())
             {
-                foreach (var (conv, (weight, bias)) in ReferenceFold(before, norms, preActivation, variant))
+                foreach (var (conv, (weight, bias)) in ReferenceFold(before, norms, layout, variant))
                 {
                     state[conv + ".weight"].copy_(weight.to(ScalarType.Float32));
                     state[conv + ".bias"].copy_(bias.to(ScalarType.Float32));
