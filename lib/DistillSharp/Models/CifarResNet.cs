@@ -67,7 +67,7 @@ public sealed class CifarResNet : ZooModel, IConvBatchNormOwner
     {
         x = ChannelsLast(x);
         Tensor f0;
-        using (var scope = NewDisposeScope()) f0 = scope.MoveToOuter(functional.relu(stem.Forward(x)));
+        using (var scope = NewDisposeScope()) f0 = scope.MoveToOuter(stem.Forward(x).relu_());
         var (f1, p1) = ResidualStage.Run(layer1, f0);
         var (f2, p2) = ResidualStage.Run(layer2, f1);
         var (f3, p3) = ResidualStage.Run(layer3, f2);

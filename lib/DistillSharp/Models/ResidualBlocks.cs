@@ -77,15 +77,16 @@ internal abstract class ResidualBlock : Module<Tensor, Tensor>, IConvBatchNormOw
     }
 
     /// <summary>
-    /// Convolution, batch norm and optionally ReLU, each intermediate disposed as soon as the next layer has read it
-    /// (as Python frees a tensor at its last reference): in evaluation only one or two activations of the block are
-    /// alive at a time; in training autograd keeps its own references to what backward needs.
+    /// Convolution, batch norm and optionally ReLU, applied in place on the batch norm's output (<c>ReLU(inplace=True)</c>
+    /// as torchvision's blocks: the same values; batch-norm backward reads its input and statistics, not its output, and
+    /// ReLU's backward reads its own output), each intermediate disposed as soon as the next layer has read it (as
+    /// Python frees a tensor at its last reference): in evaluation only one or two activations of the block are alive
+    /// at a time; in training autograd keeps its own references to what backward needs.
     /// </summary>
     protected static Tensor Step(ConvBatchNorm layer, Tensor x, bool relu)
     {
-        if (!relu) return layer.Forward(x);
-        using var normalized = layer.Forward(x);
-        return functional.relu(normalized);
+        var normalized = layer.Forward(x);
+        return relu ? normalized.relu_() : normalized;
     }
 
     /// <summary>Registers the projection under the reference's name and returns the two named slots.</summary>
