@@ -8,7 +8,7 @@ namespace DistillSharp.Training;
 /// the native heap between the step's large buffers; the freed large buffers then cannot merge into holes big enough
 /// for the next step's, and the heap grows step after step. A generation-0 collection of the step's small managed heap
 /// costs well under a millisecond. Measured with <c>distill bench</c> (AMD EPYC, 2 cores): resnet32x4 -> resnet8x4
-/// crd at batch 64 peaked near 1,300-1,500 MB after 20 steps without it and near 1,050 MB with it, at the same step time.
+/// crd at batch 64 peaked at 1,320-1,540 MB after 20 steps without it and near 1,050 MB with it, at the same step time.
 /// </summary>
 internal static class FinalizableHandles
 {
