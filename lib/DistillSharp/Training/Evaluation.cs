@@ -75,17 +75,8 @@ public static class Evaluation
     /// batch of each of the distiller's <see cref="Distiller.PredictionMetrics"/>. Then releases the batch's untracked
     /// native handles (<see cref="FinalizableHandles"/>).
     /// </summary>
-    internal static double[] BatchSums(Distiller distiller, Batch batch)
-    {
-        try
-        {
-            return ScopedBatchSums(distiller, batch);
-        }
-        finally
-        {
-            FinalizableHandles.Collect();
-        }
-    }
+    internal static double[] BatchSums(Distiller distiller, Batch batch) =>
+        FinalizableHandles.CollectAfter(() => ScopedBatchSums(distiller, batch));
 
     private static double[] ScopedBatchSums(Distiller distiller, Batch batch)
     {

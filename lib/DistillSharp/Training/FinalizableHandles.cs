@@ -14,4 +14,17 @@ internal static class FinalizableHandles
 {
     /// <summary>Collects generation 0 (blocking, not compacting); the finalizers then run on the finalizer thread.</summary>
     public static void Collect() => GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: false);
+
+    /// <summary>Runs <paramref name="work"/> (a step or a batch), then <see cref="Collect"/>, also when it throws.</summary>
+    public static T CollectAfter<T>(Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            Collect();
+        }
+    }
 }

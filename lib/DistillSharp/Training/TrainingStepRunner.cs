@@ -36,17 +36,7 @@ internal sealed class TrainingStepRunner(Distiller distiller, OptimizerSetup opt
     /// Runs one step on <paramref name="batch"/> at learning rate <paramref name="lr"/>, then releases the step's
     /// untracked native handles (<see cref="FinalizableHandles"/>).
     /// </summary>
-    public StepValues Run(Batch batch, double lr)
-    {
-        try
-        {
-            return RunScoped(batch, lr);
-        }
-        finally
-        {
-            FinalizableHandles.Collect();
-        }
-    }
+    public StepValues Run(Batch batch, double lr) => FinalizableHandles.CollectAfter(() => RunScoped(batch, lr));
 
     private StepValues RunScoped(Batch batch, double lr)
     {
