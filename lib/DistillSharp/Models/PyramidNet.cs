@@ -202,13 +202,11 @@ internal sealed class PyramidBlock : Module<Tensor, Tensor>, IConvBatchNormOwner
         third = bottleneck ? new ConvBatchNorm(this, "conv3", Conv2d(planes, planes * 4, 1, bias: false), "bn4", BatchNorm2d(planes * 4)) : null;
     }
 
-    private bool IsBottleneck => third is not null;
-
     /// <summary>
     /// The batch norm whose output is this block's pre-activation: bn2 in a bottleneck (an error once folded), bn1 in
     /// a basic block.
     /// </summary>
-    public BatchNorm2d InnerNorm => IsBottleneck ? first.Norm : bn1;
+    public BatchNorm2d InnerNorm => third is null ? bn1 : first.Norm;
 
     IEnumerable<ConvBatchNorm> IConvBatchNormOwner.ConvBatchNorms => third is null ? [first, second] : [first, second, third];
 
