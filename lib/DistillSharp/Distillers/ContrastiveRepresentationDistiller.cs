@@ -74,7 +74,7 @@ public sealed class ContrastiveRepresentationDistiller : Distiller
     public override DistillationStep TrainingStep(Batch batch)
     {
         var output = StudentNetwork.forward(batch.Images);
-        var teacherOutput = TeacherForward(batch.Images, Name);
+        var teacherOutput = TeacherLogitsAndPooled(batch.Images, Name);
         var contrastIndices = sampler.Sample(batch.Indices, batch.Labels, negatives, generator).to(batch.Images.device);
         var es = embed_s.forward(output.Pooled);
         var et = embed_t.forward(teacherOutput.Pooled);

@@ -150,12 +150,41 @@ public abstract class Distiller : nn.Module
     /// </summary>
     protected ModelOutput TeacherForward(Tensor images, string method)
     {
-        var t = teacher ?? throw new DistillSharpException($"method '{method}' needs a teacher: pass --teacher.");
         using var guard = no_grad();
+        var output = RunTeacher(images, method);
+        return TeacherPrecision == ScalarType.Float32 ? output : ToFloat32(output);
+    }
+
+    /// <summary>
+    /// The teacher's logits and pooled vector alone, for a loss that reads nothing else of the teacher (KD: the logits;
+    /// CRD: the pooled vector and the logits): the same values as <see cref="TeacherForward"/>'s, while the stage
+    /// features are freed as soon as the forward returns, and a bfloat16 teacher converts only these two to float32.
+    /// resnet32x4 at batch 64 returns 9.5 million elements of stage features and 7.3 million of pre-activation ones
+    /// besides its 6,400 logits.
+    /// </summary>
+    protected (Tensor Logits, Tensor Pooled) TeacherLogitsAndPooled(Tensor images, string method)
+    {
+        using var guard = no_grad();
+        var output = RunTeacher(images, method);
+        Tensor logits = output.Logits, pooled = output.Pooled;
+        var rest = new HashSet<Tensor>(output.Features.Concat(output.PreActFeatures), ReferenceEqualityComparer.Instance);
+        rest.Remove(logits);
+        rest.Remove(pooled);
+        foreach (var x in rest) x.Dispose();
+        if (TeacherPrecision == ScalarType.Float32) return (logits, pooled);
+        var result = (logits.to(ScalarType.Float32), pooled.to(ScalarType.Float32));
+        logits.Dispose();
+        pooled.Dispose();
+        return result;
+    }
+
+    /// <summary>The teacher's forward in <see cref="TeacherPrecision"/>, its input converted to it (under the caller's no_grad).</summary>
+    private ModelOutput RunTeacher(Tensor images, string method)
+    {
+        var t = teacher ?? throw new DistillSharpException($"method '{method}' needs a teacher: pass --teacher.");
         if (TeacherPrecision == ScalarType.Float32) return t.forward(images);
-        ModelOutput low;
-        using (var input = images.to(TeacherPrecision)) low = t.forward(input);
-        return ToFloat32(low);
+        using var input = images.to(TeacherPrecision);
+        return t.forward(input);
     }
 
     /// <summary>

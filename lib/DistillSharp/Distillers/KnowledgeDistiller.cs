@@ -42,7 +42,7 @@ public sealed class KnowledgeDistiller : Distiller
     public override DistillationStep TrainingStep(Batch batch)
     {
         var logits = StudentNetwork.forward(batch.Images).Logits;
-        var teacherLogits = TeacherForward(batch.Images, Name).Logits;
+        var teacherLogits = TeacherLogitsAndPooled(batch.Images, Name).Logits;
         return new DistillationStep(logits, new Dictionary<string, Tensor>
         {
             ["ce"] = CrossEntropy(logits, batch.Labels) * gamma,

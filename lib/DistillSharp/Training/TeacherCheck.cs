@@ -153,7 +153,7 @@ public static class TeacherCheck
     {
         public override string Method => "teacher-check";
 
-        public Tensor Teach(Tensor images) => TeacherForward(images, Method).Logits;
+        public Tensor Teach(Tensor images) => TeacherLogitsAndPooled(images, Method).Logits;
 
         public override DistillationStep TrainingStep(Batch batch) => throw new NotSupportedException("teacher-check trains nothing");
     }

@@ -36,6 +36,7 @@ public sealed class TeacherPrecisionTests
         public override string Method => "probe";
         public override bool TeacherInTrainMode => trainMode;
         public ModelOutput Teach(Tensor images) => TeacherForward(images, Method);
+        public (Tensor Logits, Tensor Pooled) Head(Tensor images) => TeacherLogitsAndPooled(images, Method);
         public override DistillationStep TrainingStep(Batch batch) => throw new NotSupportedException();
     }
 
@@ -139,6 +140,35 @@ public sealed class TeacherPrecisionTests
                 Assert.Equal(ReferenceEquals(expected.Features[i], expected.PreActFeatures[i]), ReferenceEquals(actual.Features[i], actual.PreActFeatures[i]));
             }
             Assert.False(actual.Logits.requires_grad);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheLogitsAndPooledVectorAloneAreTheFullForwardsAndTheFeaturesAreFreed(bool bf16)
+    {
+        using var scope = NewDisposeScope();
+        var (probe, _) = Build(formulaFill: true);
+        using (probe)
+        {
+            probe.UseTeacherPrecision(bf16 ? ScalarType.BFloat16 : ScalarType.Float32);
+            var images = Images();
+            long start = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            var full = probe.Teach(images);
+            long leftByFull = DisposeScopeManager.Statistics.ThreadTotalLiveCount - start;
+            // The full forward leaves its outputs alive (resnet8: the stem's and three stages' features, their
+            // pre-activation twins, the logits); the head alone leaves the same less every output but its two.
+            var outputs = new HashSet<Tensor>(full.Features.Concat(full.PreActFeatures).Append(full.Logits).Append(full.Pooled), ReferenceEqualityComparer.Instance);
+            Assert.True(outputs.Count > 4);
+            long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            var (logits, pooled) = probe.Head(images);
+            Assert.Equal(leftByFull - (outputs.Count - 2), DisposeScopeManager.Statistics.ThreadTotalLiveCount - before);
+            Assert.Equal(ScalarType.Float32, logits.dtype);
+            Assert.Equal(ScalarType.Float32, pooled.dtype);
+            Assert.True(logits.equal(full.Logits).all().item<bool>());
+            Assert.True(pooled.equal(full.Pooled).all().item<bool>());
+            Assert.False(logits.requires_grad);
         }
     }
 
