@@ -16,7 +16,8 @@ the cpu profile's constants (crd: feat_dim 128, nce_k 4096, nce_t 0.07, nce_m 0.
 The data row is the same batched pipeline (index_select, zero pad 4, one gather for crop and flip, normalize).
 --teacher-precision bf16 runs the frozen eval-mode teacher of kd and crd as PyTorch 1.13 can without autocast: its
 batch norms folded into the convolutions before them (torch.fx's fuse, as DistillSharp folds a bf16 teacher), the
-module and its input converted to bfloat16 in channels-last, its outputs converted back to float32 for the loss.
+module and its input converted to bfloat16 in channels-last, the outputs that the loss reads converted back to
+float32 (kd: the logits; crd: the pooled vector), as DistillSharp's TeacherLogitsAndPooled does.
 
 The allocator setting is whatever the environment gives (glibc's defaults, or MALLOC_*_ variables, or an
 LD_PRELOAD'ed allocator); the header reports it. A measuring tool only: DistillSharp never depends on it.
@@ -95,7 +96,20 @@ class FrozenTeacher(torch.nn.Module):
         if not self.bf16:
             return self.net(images)
         feats, preact, logits = self.net(images.to(torch.bfloat16).contiguous(memory_format=torch.channels_last))
-        return [f.float() for f in feats], [f.float() for f in preact], logits.float()
+        return AsFloat(feats), AsFloat(preact), logits.float()
+
+
+class AsFloat:
+    """A bf16 teacher's feature list whose entries convert to float32 when read: kd and crd read one or none."""
+
+    def __init__(self, tensors):
+        self.tensors = tensors
+
+    def __getitem__(self, i):
+        return self.tensors[i].float()
+
+    def __len__(self):
+        return len(self.tensors)
 
 
 def fold_batch_norms(model):
@@ -196,10 +210,10 @@ class CRD(torch.nn.Module):
     def step(self, images, labels, indices):
         f_s, _, logits = self.student(images)
         with torch.no_grad():
-            f_t, _, _ = self.teacher(images)
+            t_pooled = self.teacher(images)[0][-1]   # the rest of the teacher's outputs freed at once
         contrast = self.sample(indices, labels)
         es = l2_normalize(self.embed_s(f_s[-1].view(f_s[-1].shape[0], -1)))
-        et = l2_normalize(self.embed_t(f_t[-1].view(f_t[-1].shape[0], -1)))
+        et = l2_normalize(self.embed_t(t_pooled.view(t_pooled.shape[0], -1)))
         b, cols, dim = es.shape[0], contrast.shape[1], es.shape[1]
         flat = contrast.reshape(-1)
         t_rows = self.memory_v2.index_select(0, flat).view(b, cols, dim)
