@@ -48,8 +48,9 @@ def shared_libraries(distill):
     """The shared libraries each side maps: DistillSharp's native folder, and whatever `import torch` maps."""
     native = os.path.join(os.path.dirname(distill), "runtimes", "linux-x64", "native")
     ours = [os.path.join(native, f) for f in sorted(os.listdir(native))] if os.path.isdir(native) else []
-    probe = "import torch\nfor l in open('/proc/self/maps'):\n    p = l.split()[-1]\n    print(p) if '.so' in p else None"
-    theirs = subprocess.run(["/usr/bin/python3", "-c", probe], capture_output=True, text=True).stdout.split()
+    probe = "import sys, torch; sys.stdout.write(open('/proc/self/maps').read())"
+    maps = subprocess.run(["/usr/bin/python3", "-c", probe], capture_output=True, text=True).stdout.splitlines()
+    theirs = {line.split()[-1] for line in maps if ".so" in line}
     return sorted(set(ours) | {p for p in theirs if os.path.isfile(p)})
 
 
