@@ -41,6 +41,7 @@ public static class NativeLibraries
         {
             if (done) return;
             LoadedFrom = LoadBesideLibrary();
+            OneDnnCacheSizes.Apply();
             // Under the .NET Interactive kernel, charts also get their static representations (a no-op elsewhere).
             Reporting.KernelChartFormatting.TryRegister();
             done = true;

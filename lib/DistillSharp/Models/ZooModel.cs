@@ -22,6 +22,9 @@ namespace DistillSharp.Models;
 /// </remarks>
 public abstract class ZooModel : nn.Module<Tensor, ModelOutput>
 {
+    /// <summary>Before the first model computes anything, oneDNN gets real cache sizes on CPUs that hide them (<see cref="OneDnnCacheSizes"/>).</summary>
+    static ZooModel() => OneDnnCacheSizes.Apply();
+
     /// <summary>Sets the descriptive properties shared by every zoo model.</summary>
     /// <param name="name">The registry name.</param>
     /// <param name="numClasses">Number of classes of the classifier.</param>
