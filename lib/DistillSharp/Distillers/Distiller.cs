@@ -108,7 +108,7 @@ public abstract class Distiller : nn.Module
     /// </summary>
     public virtual IReadOnlyList<Tensor> Predict(Tensor images) =>
         [(student ?? throw new InvalidOperationException($"method '{Method}' has no zoo student and must override Predict"))
-            .forward(images).Logits];
+            .Logits(images)];
 
     /// <summary>
     /// The optimizer's parameter groups. Default: one group with every parameter of the distiller (the student and

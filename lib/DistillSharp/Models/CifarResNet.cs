@@ -74,4 +74,15 @@ public sealed class CifarResNet : ZooModel, IConvBatchNormOwner
         var pooled = functional.avg_pool2d(f3, 8).flatten(1);
         return new ModelOutput(fc.call(pooled), [f0, f1, f2, f3, pooled], [f0, p1, p2, p3, pooled], pooled);
     }
+
+    /// <inheritdoc/>
+    public override Tensor Logits(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var f = stem.Forward(ChannelsLast(x)).relu_();
+        f = ResidualStage.RunReleasingInput(layer3, ResidualStage.RunReleasingInput(layer2, ResidualStage.RunReleasingInput(layer1, f)));
+        using var pooled = functional.avg_pool2d(f, 8).flatten(1);
+        f.Dispose();
+        return scope.MoveToOuter(fc.call(pooled));
+    }
 }

@@ -81,4 +81,16 @@ public sealed class ImageNetResNet : ZooModel, IConvBatchNormOwner
         var pooled = functional.adaptive_avg_pool2d(f4, 1).flatten(1);
         return new ModelOutput(fc.call(pooled), [stemOut, f1, f2, f3, f4, pooled], [stemPre, p1, p2, p3, p4, pooled], pooled);
     }
+
+    /// <inheritdoc/>
+    public override Tensor Logits(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor f;
+        using (var stemOut = stem.Forward(x).relu_()) f = functional.max_pool2d(stemOut, 3, stride: 2, padding: 1);
+        foreach (var layer in (ModuleList<ResidualBlock>[])[layer1, layer2, layer3, layer4]) f = ResidualStage.RunReleasingInput(layer, f);
+        using var pooled = functional.adaptive_avg_pool2d(f, 1).flatten(1);
+        f.Dispose();
+        return scope.MoveToOuter(fc.call(pooled));
+    }
 }

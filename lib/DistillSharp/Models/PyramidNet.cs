@@ -128,6 +128,27 @@ public sealed class PyramidNet : ZooModel, IConvBatchNormOwner
         return new ModelOutput(fc.call(pooled), [f0, f1, f2, f3, pooled], [f0, p1!, p2!, p3, pooled], pooled);
     }
 
+    /// <inheritdoc/>
+    public override Tensor Logits(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var f = stem.Forward(x);
+        foreach (var layer in (ModuleList<PyramidBlock>[])[layer1, layer2, layer3])
+        {
+            var (next, _) = RunStage(layer, f, keepInner: false);
+            f.Dispose();
+            f = next;
+        }
+        Tensor pooled;
+        using (var normed = bn_final.call(f))
+        {
+            f.Dispose();
+            using var activated = functional.relu(normed);
+            pooled = functional.avg_pool2d(activated, 8).flatten(1);
+        }
+        using (pooled) return scope.MoveToOuter(fc.call(pooled));
+    }
+
     /// <summary>Runs a stage; with <paramref name="keepInner"/> also returns its first block's pre-activation.</summary>
     private static (Tensor Output, Tensor? Inner) RunStage(ModuleList<PyramidBlock> layer, Tensor x, bool keepInner)
     {

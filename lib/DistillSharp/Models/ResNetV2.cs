@@ -75,4 +75,15 @@ public sealed class ResNetV2 : ZooModel, IConvBatchNormOwner
         var pooled = functional.adaptive_avg_pool2d(f4, 1).flatten(1);
         return new ModelOutput(linear.call(pooled), [f0, f1, f2, f3, f4, pooled], [f0, p1, p2, p3, p4, pooled], pooled);
     }
+
+    /// <inheritdoc/>
+    public override Tensor Logits(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var f = stem.Forward(x).relu_();
+        foreach (var layer in (ModuleList<ResidualBlock>[])[layer1, layer2, layer3, layer4]) f = ResidualStage.RunReleasingInput(layer, f);
+        using var pooled = functional.adaptive_avg_pool2d(f, 1).flatten(1);
+        f.Dispose();
+        return scope.MoveToOuter(linear.call(pooled));
+    }
 }

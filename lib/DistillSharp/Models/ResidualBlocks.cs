@@ -229,6 +229,18 @@ internal static class ResidualStage
         return (output, preAct);
     }
 
+    /// <summary>
+    /// <see cref="Run"/> for a logits-only forward (<see cref="ZooModel.Logits"/>): returns the stage's output and disposes
+    /// its input <paramref name="x"/> and the last block's pre-activation sum, which nothing after the stage reads.
+    /// </summary>
+    public static Tensor RunReleasingInput(ModuleList<ResidualBlock> stage, Tensor x)
+    {
+        var (output, preAct) = Run(stage, x);
+        x.Dispose();
+        preAct.Dispose();
+        return output;
+    }
+
     /// <summary>The last batch norm of the stage's last block.</summary>
     public static BatchNorm2d LastBatchNorm(ModuleList<ResidualBlock> stage) => stage[stage.Count - 1].LastBatchNorm;
 }

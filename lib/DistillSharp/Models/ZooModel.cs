@@ -58,6 +58,19 @@ public abstract class ZooModel : nn.Module<Tensor, ModelOutput>
     /// </summary>
     public virtual IReadOnlyList<int> PreActFeatureChannels => FeatureChannels;
 
+    /// <summary>
+    /// The logits alone: <c>forward(x).Logits</c>, the same values, for evaluation and prediction. The default runs
+    /// <c>forward</c> and disposes everything else it returned before returning; a family overrides it to
+    /// dispose each stage's output (and pre-activation) as soon as the next stage has read it, so that without autograd
+    /// the forward holds one stage's tensors at a time instead of every feature of <see cref="ModelOutput"/>. With
+    /// autograd on, the graph keeps what it saved, so the gradients are those of <c>forward</c>.
+    /// </summary>
+    public virtual Tensor Logits(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return scope.MoveToOuter(forward(x).Logits);
+    }
+
     /// <summary>Size of the pooled penultimate vector (the classifier's input size).</summary>
     public int PooledSize => FeatureChannels[^1];
 
