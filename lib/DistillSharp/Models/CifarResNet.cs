@@ -79,8 +79,7 @@ public sealed class CifarResNet : ZooModel, IConvBatchNormOwner
     public override Tensor Logits(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var f = stem.Forward(ChannelsLast(x)).relu_();
-        f = ResidualStage.RunReleasingInput(layer3, ResidualStage.RunReleasingInput(layer2, ResidualStage.RunReleasingInput(layer1, f)));
+        var f = ResidualStage.RunReleasing(stem.Forward(ChannelsLast(x)).relu_(), layer1, layer2, layer3);
         using var pooled = functional.avg_pool2d(f, 8).flatten(1);
         f.Dispose();
         return scope.MoveToOuter(fc.call(pooled));

@@ -88,7 +88,7 @@ public sealed class ImageNetResNet : ZooModel, IConvBatchNormOwner
         using var scope = NewDisposeScope();
         Tensor f;
         using (var stemOut = stem.Forward(x).relu_()) f = functional.max_pool2d(stemOut, 3, stride: 2, padding: 1);
-        foreach (var layer in (ModuleList<ResidualBlock>[])[layer1, layer2, layer3, layer4]) f = ResidualStage.RunReleasingInput(layer, f);
+        f = ResidualStage.RunReleasing(f, layer1, layer2, layer3, layer4);
         using var pooled = functional.adaptive_avg_pool2d(f, 1).flatten(1);
         f.Dispose();
         return scope.MoveToOuter(fc.call(pooled));

@@ -139,14 +139,10 @@ public sealed class PyramidNet : ZooModel, IConvBatchNormOwner
             f.Dispose();
             f = next;
         }
-        Tensor pooled;
-        using (var normed = bn_final.call(f))
-        {
-            f.Dispose();
-            using var activated = functional.relu(normed);
-            pooled = functional.avg_pool2d(activated, 8).flatten(1);
-        }
-        using (pooled) return scope.MoveToOuter(fc.call(pooled));
+        using var normed = bn_final.call(f);
+        f.Dispose();
+        using var pooled = functional.avg_pool2d(normed.relu_(), 8).flatten(1);
+        return scope.MoveToOuter(fc.call(pooled));
     }
 
     /// <summary>Runs a stage; with <paramref name="keepInner"/> also returns its first block's pre-activation.</summary>

@@ -80,8 +80,7 @@ public sealed class ResNetV2 : ZooModel, IConvBatchNormOwner
     public override Tensor Logits(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var f = stem.Forward(x).relu_();
-        foreach (var layer in (ModuleList<ResidualBlock>[])[layer1, layer2, layer3, layer4]) f = ResidualStage.RunReleasingInput(layer, f);
+        var f = ResidualStage.RunReleasing(stem.Forward(x).relu_(), layer1, layer2, layer3, layer4);
         using var pooled = functional.adaptive_avg_pool2d(f, 1).flatten(1);
         f.Dispose();
         return scope.MoveToOuter(linear.call(pooled));

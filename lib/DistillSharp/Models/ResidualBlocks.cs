@@ -230,15 +230,20 @@ internal static class ResidualStage
     }
 
     /// <summary>
-    /// <see cref="Run"/> for a logits-only forward (<see cref="ZooModel.Logits"/>): returns the stage's output and disposes
-    /// its input <paramref name="x"/> and the last block's pre-activation sum, which nothing after the stage reads.
+    /// The stages in order for a logits-only forward (<see cref="ZooModel.Logits"/>): returns the last stage's output and
+    /// disposes each stage's input and last pre-activation sum once the stage has run (nothing after it reads them), so
+    /// without autograd one stage's tensors are alive at a time. <paramref name="x"/> is disposed too.
     /// </summary>
-    public static Tensor RunReleasingInput(ModuleList<ResidualBlock> stage, Tensor x)
+    public static Tensor RunReleasing(Tensor x, params ModuleList<ResidualBlock>[] stages)
     {
-        var (output, preAct) = Run(stage, x);
-        x.Dispose();
-        preAct.Dispose();
-        return output;
+        foreach (var stage in stages)
+        {
+            var (output, preAct) = Run(stage, x);
+            x.Dispose();
+            preAct.Dispose();
+            x = output;
+        }
+        return x;
     }
 
     /// <summary>The last batch norm of the stage's last block.</summary>
