@@ -151,26 +151,21 @@ public abstract class Distiller : nn.Module
     protected ModelOutput TeacherForward(Tensor images, string method)
     {
         using var guard = no_grad();
-        var output = RunTeacher(images, method);
+        var output = RunTeacher(images, method, static (t, x) => t.forward(x));
         return TeacherPrecision == ScalarType.Float32 ? output : ToFloat32(output);
     }
 
     /// <summary>
     /// The teacher's logits and pooled vector alone, for a loss that reads nothing else of the teacher (KD: the logits;
-    /// CRD: the pooled vector and the logits): the same values as <see cref="TeacherForward"/>'s, while the stage
-    /// features are freed as soon as the forward returns, and a bfloat16 teacher converts only these two to float32.
-    /// resnet32x4 at batch 64 returns 9.5 million elements of stage features and 7.3 million of pre-activation ones
-    /// besides its 6,400 logits.
+    /// CRD: the pooled vector and the logits): the same values as <see cref="TeacherForward"/>'s, through
+    /// <see cref="ZooModel.LogitsAndPooled"/>, which frees each stage's features once the next stage has read them, and a
+    /// bfloat16 teacher converts only these two to float32. resnet32x4 at batch 64 would otherwise hold 9.5 million
+    /// elements of stage features and 7.3 million of pre-activation ones at the end of its forward, besides its 6,400 logits.
     /// </summary>
     protected (Tensor Logits, Tensor Pooled) TeacherLogitsAndPooled(Tensor images, string method)
     {
         using var guard = no_grad();
-        var output = RunTeacher(images, method);
-        Tensor logits = output.Logits, pooled = output.Pooled;
-        var rest = new HashSet<Tensor>(output.Features.Concat(output.PreActFeatures), ReferenceEqualityComparer.Instance);
-        rest.Remove(logits);
-        rest.Remove(pooled);
-        foreach (var x in rest) x.Dispose();
+        var (logits, pooled) = RunTeacher(images, method, static (t, x) => t.LogitsAndPooled(x));
         if (TeacherPrecision == ScalarType.Float32) return (logits, pooled);
         var result = (logits.to(ScalarType.Float32), pooled.to(ScalarType.Float32));
         logits.Dispose();
@@ -178,13 +173,16 @@ public abstract class Distiller : nn.Module
         return result;
     }
 
-    /// <summary>The teacher's forward in <see cref="TeacherPrecision"/>, its input converted to it (under the caller's no_grad).</summary>
-    private ModelOutput RunTeacher(Tensor images, string method)
+    /// <summary>
+    /// Runs <paramref name="run"/> on the teacher in <see cref="TeacherPrecision"/>, its input converted to it (under the
+    /// caller's no_grad).
+    /// </summary>
+    private T RunTeacher<T>(Tensor images, string method, Func<ZooModel, Tensor, T> run)
     {
         var t = teacher ?? throw new DistillSharpException($"method '{method}' needs a teacher: pass --teacher.");
-        if (TeacherPrecision == ScalarType.Float32) return t.forward(images);
+        if (TeacherPrecision == ScalarType.Float32) return run(t, images);
         using var input = images.to(TeacherPrecision);
-        return t.forward(input);
+        return run(t, input);
     }
 
     /// <summary>

@@ -76,12 +76,12 @@ public sealed class CifarResNet : ZooModel, IConvBatchNormOwner
     }
 
     /// <inheritdoc/>
-    public override Tensor Logits(Tensor x)
+    public override (Tensor Logits, Tensor Pooled) LogitsAndPooled(Tensor x)
     {
         using var scope = NewDisposeScope();
         var f = ResidualStage.RunReleasing(stem.Forward(ChannelsLast(x)).relu_(), layer1, layer2, layer3);
-        using var pooled = functional.avg_pool2d(f, 8).flatten(1);
+        var pooled = functional.avg_pool2d(f, 8).flatten(1);
         f.Dispose();
-        return scope.MoveToOuter(fc.call(pooled));
+        return (scope.MoveToOuter(fc.call(pooled)), scope.MoveToOuter(pooled));
     }
 }

@@ -83,14 +83,14 @@ public sealed class ImageNetResNet : ZooModel, IConvBatchNormOwner
     }
 
     /// <inheritdoc/>
-    public override Tensor Logits(Tensor x)
+    public override (Tensor Logits, Tensor Pooled) LogitsAndPooled(Tensor x)
     {
         using var scope = NewDisposeScope();
         Tensor f;
         using (var stemOut = stem.Forward(x).relu_()) f = functional.max_pool2d(stemOut, 3, stride: 2, padding: 1);
         f = ResidualStage.RunReleasing(f, layer1, layer2, layer3, layer4);
-        using var pooled = functional.adaptive_avg_pool2d(f, 1).flatten(1);
+        var pooled = functional.adaptive_avg_pool2d(f, 1).flatten(1);
         f.Dispose();
-        return scope.MoveToOuter(fc.call(pooled));
+        return (scope.MoveToOuter(fc.call(pooled)), scope.MoveToOuter(pooled));
     }
 }

@@ -129,7 +129,7 @@ public sealed class PyramidNet : ZooModel, IConvBatchNormOwner
     }
 
     /// <inheritdoc/>
-    public override Tensor Logits(Tensor x)
+    public override (Tensor Logits, Tensor Pooled) LogitsAndPooled(Tensor x)
     {
         using var scope = NewDisposeScope();
         var f = stem.Forward(x);
@@ -141,8 +141,8 @@ public sealed class PyramidNet : ZooModel, IConvBatchNormOwner
         }
         using var normed = bn_final.call(f);
         f.Dispose();
-        using var pooled = functional.avg_pool2d(normed.relu_(), 8).flatten(1);
-        return scope.MoveToOuter(fc.call(pooled));
+        var pooled = functional.avg_pool2d(normed.relu_(), 8).flatten(1);
+        return (scope.MoveToOuter(fc.call(pooled)), scope.MoveToOuter(pooled));
     }
 
     /// <summary>Runs a stage; with <paramref name="keepInner"/> also returns its first block's pre-activation.</summary>

@@ -77,12 +77,12 @@ public sealed class ResNetV2 : ZooModel, IConvBatchNormOwner
     }
 
     /// <inheritdoc/>
-    public override Tensor Logits(Tensor x)
+    public override (Tensor Logits, Tensor Pooled) LogitsAndPooled(Tensor x)
     {
         using var scope = NewDisposeScope();
         var f = ResidualStage.RunReleasing(stem.Forward(x).relu_(), layer1, layer2, layer3, layer4);
-        using var pooled = functional.adaptive_avg_pool2d(f, 1).flatten(1);
+        var pooled = functional.adaptive_avg_pool2d(f, 1).flatten(1);
         f.Dispose();
-        return scope.MoveToOuter(linear.call(pooled));
+        return (scope.MoveToOuter(linear.call(pooled)), scope.MoveToOuter(pooled));
     }
 }

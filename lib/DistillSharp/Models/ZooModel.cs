@@ -59,16 +59,26 @@ public abstract class ZooModel : nn.Module<Tensor, ModelOutput>
     public virtual IReadOnlyList<int> PreActFeatureChannels => FeatureChannels;
 
     /// <summary>
-    /// The logits alone: <c>forward(x).Logits</c>, the same values, for evaluation and prediction. The default runs
-    /// <c>forward</c> and disposes everything else it returned before returning; a family overrides it to
-    /// dispose each stage's output (and pre-activation) as soon as the next stage has read it, so that without autograd
-    /// the forward holds one stage's tensors at a time instead of every feature of <see cref="ModelOutput"/>. With
-    /// autograd on, the graph keeps what it saved, so the gradients are those of <c>forward</c>.
+    /// The logits and the pooled penultimate vector alone: <c>forward(x).Logits</c> and <c>forward(x).Pooled</c>, the
+    /// same values, for evaluation, prediction and a frozen teacher whose loss reads nothing else (KD, CRD). The default
+    /// runs <c>forward</c> and disposes everything else it returned before returning; a family overrides it to dispose
+    /// each stage's output (and pre-activation) as soon as the next stage has read it, so that without autograd the
+    /// forward holds one stage's tensors at a time instead of every feature of <see cref="ModelOutput"/>. With autograd
+    /// on, the graph keeps what it saved, so the gradients are those of <c>forward</c>.
     /// </summary>
-    public virtual Tensor Logits(Tensor x)
+    public virtual (Tensor Logits, Tensor Pooled) LogitsAndPooled(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return scope.MoveToOuter(forward(x).Logits);
+        var output = forward(x);
+        return (scope.MoveToOuter(output.Logits), scope.MoveToOuter(output.Pooled));
+    }
+
+    /// <summary>The logits alone, <c>forward(x).Logits</c>: <see cref="LogitsAndPooled"/> with the pooled vector disposed.</summary>
+    public Tensor Logits(Tensor x)
+    {
+        var (logits, pooled) = LogitsAndPooled(x);
+        pooled.Dispose();
+        return logits;
     }
 
     /// <summary>Size of the pooled penultimate vector (the classifier's input size).</summary>

@@ -5,11 +5,12 @@ using static TorchSharp.torch;
 namespace DistillSharp.Tests.Models;
 
 /// <summary>
-/// The logits-only forward (<see cref="ZooModel.Logits"/>, what evaluation runs) against the full forward
-/// (<see cref="ZooModel.forward"/>): the same logits bit for bit in eval mode, the same parameter gradients in train mode
-/// (the stage outputs it disposes early are still in autograd's graph), and nothing left alive but the logits. One network
-/// per family that overrides the early-freeing path (CIFAR ResNet, ResNet18, the ImageNet ResNets with basic blocks and
-/// bottlenecks, both PyramidNets), and one that takes the default (vgg8).
+/// The logits-only forward (<see cref="ZooModel.Logits"/>, what evaluation runs) and the logits-and-pooled one
+/// (<see cref="ZooModel.LogitsAndPooled"/>, what a KD or CRD teacher runs) against the full forward
+/// (<see cref="ZooModel.forward"/>): the same logits and pooled vector bit for bit in eval mode, the same parameter
+/// gradients in train mode (the stage outputs it disposes early are still in autograd's graph), and nothing left alive
+/// but what they return. One network per family that overrides the early-freeing path (CIFAR ResNet, ResNet18, the
+/// ImageNet ResNets with basic blocks and bottlenecks, both PyramidNets), and one that takes the default (vgg8).
 /// </summary>
 /// <remarks>
 /// Both paths run the same kernels on the same data in the same order, so equality is exact: a stage skipped, run
@@ -39,12 +40,15 @@ public sealed class LogitsForwardTests
         {
             model.eval();
             using var guard = no_grad();
-            var expected = model.forward(images).Logits;
+            var expected = model.forward(images);
             long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
             var logits = model.Logits(images);
             Assert.Equal(before + 1, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
-            Assert.Equal(expected.shape, logits.shape);
-            Assert.True(logits.equal(expected).all().item<bool>(), $"{name}: largest difference {(logits - expected).abs().max().item<float>()}");
+            var (headLogits, pooled) = model.LogitsAndPooled(images);
+            Assert.Equal(before + 3, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+            AssertSame(name, "logits", expected.Logits, logits);
+            AssertSame(name, "logits", expected.Logits, headLogits);
+            AssertSame(name, "pooled vector", expected.Pooled, pooled);
         }
     }
 
@@ -71,6 +75,12 @@ public sealed class LogitsForwardTests
                 Assert.True(alone[i].equal(full[i]).all().item<bool>(), $"{name}: gradient {i} differs by {(alone[i] - full[i]).abs().max().item<float>()}");
             }
         }
+    }
+
+    private static void AssertSame(string name, string what, Tensor expected, Tensor actual)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        Assert.True(actual.equal(expected).all().item<bool>(), $"{name}: {what} differ by {(actual - expected).abs().max().item<float>()}");
     }
 
     /// <summary>The gradient of Σ weights ⊙ logits with respect to every parameter, copied out.</summary>
