@@ -36,7 +36,7 @@ public static class WassersteinContrastive
     public static Tensor CriticScores(Tensor rows, Tensor anchor, double temperature)
     {
         using var scope = NewDisposeScope();
-        return (bmm(rows.detach(), anchor.unsqueeze(2)).squeeze(2) / temperature).MoveToOuterDisposeScope();
+        return (ContrastiveRepresentation.RowDots(rows, anchor) / temperature).MoveToOuterDisposeScope();
     }
 
     /// <summary>
