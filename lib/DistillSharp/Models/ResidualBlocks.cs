@@ -230,9 +230,9 @@ internal static class ResidualStage
     }
 
     /// <summary>
-    /// The stages in order for a logits-only forward (<see cref="ZooModel.Logits"/>): returns the last stage's output and
-    /// disposes each stage's input and last pre-activation sum once the stage has run (nothing after it reads them), so
-    /// without autograd one stage's tensors are alive at a time. <paramref name="x"/> is disposed too.
+    /// The stages in order for the early-freeing forward (<see cref="ZooModel.LogitsAndPooled"/>): returns the last
+    /// stage's output and disposes each stage's input and last pre-activation sum once the stage has run (nothing after
+    /// it reads them), so without autograd one stage's tensors are alive at a time. <paramref name="x"/> is disposed too.
     /// </summary>
     public static Tensor RunReleasing(Tensor x, params ModuleList<ResidualBlock>[] stages)
     {
