@@ -4,13 +4,13 @@ using TorchSharp;
 
 namespace DistillSharp.Cli;
 
-/// <summary><c>distill info</c>: the backend, the libtorch version, the device and the thread count.</summary>
+/// <summary><c>distill info</c>: the backend, the libtorch version, the device, the thread count and the allocator.</summary>
 internal static class InfoCommand
 {
     public static Command Create()
     {
         var device = CommonOptions.Device();
-        var command = new Command("info", "Show the tensor backend, libtorch version, device and threads.") { device };
+        var command = new Command("info", "Show the tensor backend, libtorch version, device, threads and allocator.") { device };
         command.SetAction(parse =>
         {
             var chosen = ComputeDevice.Resolve(parse.GetRequiredValue(device));
@@ -20,6 +20,7 @@ internal static class InfoCommand
             output.WriteLine($"device:    {chosen}");
             output.WriteLine($"cuda:      {(ComputeDevice.CudaAvailable() ? torch.cuda.device_count() + " device(s)" : "none")}");
             output.WriteLine($"threads:   {torch.get_num_threads()} (cores: {Environment.ProcessorCount})");
+            output.WriteLine($"allocator: {NativeAllocator.Description}");
             return 0;
         });
         return command;

@@ -1,5 +1,7 @@
 using DistillSharp.Cli;
 
+// Before anything else: glibc reads its tunables only when a process starts (see HugePageRestart).
+HugePageRestart.Apply();
 int code = CliApp.Run(args);
 if (code == CliApp.Interrupted)
 {

@@ -5,9 +5,11 @@
     /usr/bin/python3 tests/reference/bench_ab.py --rounds 3 -- --models resnet20,resnet8x4 --windows 5
 
 Each round runs every side once, the order reversed from one round to the next (A B C, then C B A, ...):
-  DistillSharp     `distill bench` as a user runs it (no environment variables)
+  DistillSharp     `distill bench` as a user runs it (no environment variables; where the kernel gives huge pages
+                   on request, the command starts itself again with GLIBC_TUNABLES=glibc.malloc.hugetlb=1)
   PyTorch tuned    bench_pytorch.py with MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296
-                   MALLOC_TOP_PAD_=268435456 (PyTorch's best glibc setting measured on this machine)
+                   MALLOC_TOP_PAD_=268435456 (PyTorch's best glibc setting measured on this machine; with
+                   --pytorch-hugepages also GLIBC_TUNABLES=glibc.malloc.hugetlb=1)
   PyTorch default  bench_pytorch.py with glibc's defaults
 With --pytorch-teacher-precisions fp32,bf16 the tuned PyTorch side runs once per teacher precision ("PyTorch tuned"
 with an fp32 teacher, "PyTorch tuned bf16-teacher" with a folded bf16 one), so a DistillSharp run with
@@ -99,6 +101,8 @@ def main():
                     help="skip the PyTorch-default side (slow; only the tuned side decides the speed targets)")
     ap.add_argument("--pytorch-teacher-precisions", default="fp32",
                     help="comma-separated teacher precisions of the tuned PyTorch side, one side each (fp32, bf16)")
+    ap.add_argument("--pytorch-hugepages", action="store_true",
+                    help="run the tuned PyTorch sides with glibc's heap in transparent huge pages too")
     ap.add_argument("--from", dest="source", metavar="DIR",
                     help="no new runs: summarize the raw runs kept in DIR (for example an interrupted session)")
     ap.add_argument("rest", nargs=argparse.REMAINDER)
@@ -107,13 +111,15 @@ def main():
     if a.source:
         return summarize_folder(a.source)
     os.makedirs(a.out, exist_ok=True)
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k not in ("LD_PRELOAD", "DISTILL_MALLOC")}
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith("MALLOC_") and k not in ("LD_PRELOAD", "DISTILL_MALLOC", "GLIBC_TUNABLES")}
+    tuned = dict(TUNED, **({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"} if a.pytorch_hugepages else {}))
     pt_extra = without_option(extra, "--teacher-precision")
     pytorch = ["/usr/bin/python3", os.path.join(HERE, "bench_pytorch.py"), "--format", "json"] + pt_extra
     sides = [("DistillSharp", ["dotnet", a.distill, "bench", "--format", "json"] + extra, base_env)]
     for precision in [p for p in a.pytorch_teacher_precisions.split(",") if p]:
         name = "PyTorch tuned" if precision == "fp32" else f"PyTorch tuned {precision}-teacher"
-        sides.append((name, pytorch + ["--teacher-precision", precision], dict(base_env, **TUNED)))
+        sides.append((name, pytorch + ["--teacher-precision", precision], dict(base_env, **tuned)))
     if not a.without_default:
         sides.append(("PyTorch default", pytorch, base_env))
     runs = {name: [] for name, _, _ in sides}

@@ -12,7 +12,8 @@ namespace DistillSharp.Training;
 /// 2.36 accepts it; older glibc, which caps the threshold at 32 MiB, gets 32 MiB). Measured with <c>distill bench</c>
 /// on 2 cores: without the tuning resnet20 trains at about half the speed; with a 32 MiB mmap threshold, evaluating
 /// resnet8x4 at batch 256 (67 MB activations) ran several times slower than with 2 GiB, page-faulting every buffer.
-/// Set <c>DISTILL_MALLOC=default</c> to keep glibc's defaults (for comparisons); other systems are unaffected.
+/// Set <c>DISTILL_MALLOC=default</c> to keep glibc's defaults (for comparisons); other systems are unaffected. The
+/// heap's page size is <see cref="TransparentHugePages"/>' concern.
 /// </summary>
 public static class NativeAllocator
 {
@@ -23,10 +24,11 @@ public static class NativeAllocator
     /// <summary>Whether the tuning was applied in this process.</summary>
     public static bool Tuned { get; private set; }
 
-    /// <summary>A one-line description for run headers and benchmarks.</summary>
-    public static string Description => Tuned
+    /// <summary>A one-line description for run headers and benchmarks, naming transparent huge pages where the heap has them.</summary>
+    public static string Description => (Tuned
         ? $"glibc malloc tuned (trim 1 GiB, top pad 256 MiB, mmap threshold {(MmapThreshold >= 1 << 30 ? "2 GiB" : "32 MiB")})"
-        : "allocator defaults";
+        : "allocator defaults") + (TransparentHugePages.Active ? ", transparent huge pages"
+            : OperatingSystem.IsLinux() ? ", small pages" : "");
 
     /// <summary>The mmap threshold set (0 when untuned).</summary>
     public static int MmapThreshold { get; private set; }
