@@ -9,7 +9,8 @@ Each round runs every side once, the order reversed from one round to the next (
                    on request, the command starts itself again with GLIBC_TUNABLES=glibc.malloc.hugetlb=1)
   PyTorch tuned    bench_pytorch.py with MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296
                    MALLOC_TOP_PAD_=268435456 (PyTorch's best glibc setting measured on this machine; with
-                   --pytorch-hugepages also GLIBC_TUNABLES=glibc.malloc.hugetlb=1)
+                   --pytorch-hugepages also GLIBC_TUNABLES=glibc.malloc.hugetlb=1; with --pytorch-channels-last its
+                   inputs are channels-last, as DistillSharp's CIFAR networks lay them out)
   PyTorch default  bench_pytorch.py with glibc's defaults
 With --pytorch-teacher-precisions fp32,bf16 the tuned PyTorch side runs once per teacher precision ("PyTorch tuned"
 with an fp32 teacher, "PyTorch tuned bf16-teacher" with a folded bf16 one), so a DistillSharp run with
@@ -101,6 +102,9 @@ def main():
                     help="skip the PyTorch-default side (slow; only the tuned side decides the speed targets)")
     ap.add_argument("--pytorch-teacher-precisions", default="fp32",
                     help="comma-separated teacher precisions of the tuned PyTorch side, one side each (fp32, bf16)")
+    ap.add_argument("--pytorch-channels-last", action="store_true",
+                    help="run the PyTorch sides with channels-last inputs (bench_pytorch.py --channels-last), the layout "
+                         "DistillSharp's CIFAR networks use; default NCHW, as the papers' code runs")
     ap.add_argument("--pytorch-hugepages", action="store_true",
                     help="run the tuned PyTorch sides with glibc's heap in transparent huge pages too")
     ap.add_argument("--from", dest="source", metavar="DIR",
@@ -115,7 +119,8 @@ def main():
                 if not k.startswith("MALLOC_") and k not in ("LD_PRELOAD", "DISTILL_MALLOC", "GLIBC_TUNABLES")}
     tuned = dict(TUNED, **({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"} if a.pytorch_hugepages else {}))
     pt_extra = without_option(extra, "--teacher-precision")
-    pytorch = ["/usr/bin/python3", os.path.join(HERE, "bench_pytorch.py"), "--format", "json"] + pt_extra
+    pytorch = (["/usr/bin/python3", os.path.join(HERE, "bench_pytorch.py"), "--format", "json"] + pt_extra
+               + (["--channels-last"] if a.pytorch_channels_last else []))
     sides = [("DistillSharp", ["dotnet", a.distill, "bench", "--format", "json"] + extra, base_env)]
     for precision in [p for p in a.pytorch_teacher_precisions.split(",") if p]:
         name = "PyTorch tuned" if precision == "fp32" else f"PyTorch tuned {precision}-teacher"
@@ -202,7 +207,7 @@ def summarize(runs, loads, rounds, setting, out_dir):
         print(f"DistillSharp teacher precision: {ds_settings['teacherPrecision']} -> {ds_settings.get('resolvedTeacherPrecision')}"
               f"{', batch norms folded' if ds_settings.get('foldTeacherBatchNorms') else ''}")
     print(f"PyTorch: {runs['PyTorch tuned'][0]['torch']}; tuned = {' '.join(f'{k}={v}' for k, v in TUNED.items())}; "
-          f"sides: {', '.join(pt_sides)}")
+          f"inputs {'channels-last' if runs['PyTorch tuned'][0].get('channelsLast') else 'NCHW'}; sides: {', '.join(pt_sides)}")
     print(f"settings: {setting}")
     print("load averages (1/5/15 min) at start -> end of each run:")
     for line in loads:

@@ -249,10 +249,12 @@ def vm(key):
     return 0
 
 
-def synthetic_batches(size, train_labels, gen):
+def synthetic_batches(size, train_labels, gen, channels_last=False):
     out = []
     for _ in range(DISTINCT_BATCHES):
         images = torch.randn(size, CHANNELS, SIZE, SIZE, generator=gen)
+        if channels_last:   # as DistillSharp's CIFAR networks lay out their input; the weights stay as built
+            images = images.contiguous(memory_format=torch.channels_last)
         idx = torch.randint(0, train_labels.shape[0], (size,), generator=gen)
         out.append((images, train_labels[idx], idx))
     return out
@@ -261,7 +263,7 @@ def synthetic_batches(size, train_labels, gen):
 def train_loop(case, s):
     gen = torch.Generator().manual_seed(s["seed"])
     train_labels = torch.randint(0, CLASSES, (TRAIN_IMAGES,), generator=gen)
-    batches = synthetic_batches(s["batch"], train_labels, gen)
+    batches = synthetic_batches(s["batch"], train_labels, gen, s.get("channels_last", False))
     torch.manual_seed(s["seed"])
     student = ZOO[case["model"]](CLASSES, CHANNELS)
     teacher = ZOO[case["teacher"]](CLASSES, CHANNELS) if case.get("teacher") else None
@@ -292,7 +294,7 @@ def train_loop(case, s):
 def eval_loop(case, s):
     gen = torch.Generator().manual_seed(s["seed"])
     train_labels = torch.randint(0, CLASSES, (TRAIN_IMAGES,), generator=gen)
-    batches = synthetic_batches(max(s["batch"], 256), train_labels, gen)
+    batches = synthetic_batches(max(s["batch"], 256), train_labels, gen, s.get("channels_last", False))
     torch.manual_seed(s["seed"])
     model = ZOO[case["model"]](CLASSES, CHANNELS).eval()
     state = {"k": 0}
@@ -477,13 +479,16 @@ def main():
     ap.add_argument("-P", "--param", action="append", default=[])
     ap.add_argument("--teacher-precision", choices=["fp32", "bf16"], default="fp32",
                     help="number format of the pairs' frozen teachers (bf16: folded, channels-last)")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="inputs in the channels-last memory format (as DistillSharp's CIFAR networks run); default NCHW")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         return worker()
     params = {kv.split("=")[0]: float(kv.split("=")[1]) for kv in a.param}
     s = {"batch": a.batch_size, "warmup": a.warmup, "steps": a.steps, "windows": a.windows, "threads": a.threads,
-         "params": params, "seed": 1, "teacher_precision": a.teacher_precision}
+         "params": params, "seed": 1, "teacher_precision": a.teacher_precision,
+         "channels_last": a.channels_last}
     load_start = load()
     rows = []
     for c in cases([m for m in a.models.split(",") if m], [m for m in a.methods.split(",") if m]):
@@ -502,7 +507,7 @@ def main():
         csv(rows)
     elif a.format == "json":
         print(json.dumps({"tool": "bench_pytorch.py", "torch": torch.__version__, "allocator": allocator(), "load": load_start,
-                          "teacherPrecision": a.teacher_precision,
+                          "teacherPrecision": a.teacher_precision, "channelsLast": a.channels_last,
                           "loadAtEnd": load_end, "rows": [json_row(r) for r in rows]}, indent=2))
     else:
         table(rows, a, load_start, load_end)
