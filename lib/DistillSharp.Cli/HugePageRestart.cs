@@ -21,7 +21,7 @@ internal static class HugePageRestart
         string[] argv;
         try
         {
-            tunables = TransparentHugePages.TunablesForRestart(Environment.GetEnvironmentVariable("DISTILL_MALLOC"),
+            tunables = TransparentHugePages.TunablesForRestart(Environment.GetEnvironmentVariable(NativeAllocator.Variable),
                 Environment.GetEnvironmentVariable("GLIBC_TUNABLES"), TransparentHugePages.KernelMode(),
                 TransparentHugePages.GlibcVersion());
             if (tunables is null) return;

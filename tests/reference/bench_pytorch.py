@@ -263,7 +263,7 @@ def synthetic_batches(size, train_labels, gen, channels_last=False):
 def train_loop(case, s):
     gen = torch.Generator().manual_seed(s["seed"])
     train_labels = torch.randint(0, CLASSES, (TRAIN_IMAGES,), generator=gen)
-    batches = synthetic_batches(s["batch"], train_labels, gen, s.get("channels_last", False))
+    batches = synthetic_batches(s["batch"], train_labels, gen, s["channels_last"])
     torch.manual_seed(s["seed"])
     student = ZOO[case["model"]](CLASSES, CHANNELS)
     teacher = ZOO[case["teacher"]](CLASSES, CHANNELS) if case.get("teacher") else None
@@ -294,7 +294,7 @@ def train_loop(case, s):
 def eval_loop(case, s):
     gen = torch.Generator().manual_seed(s["seed"])
     train_labels = torch.randint(0, CLASSES, (TRAIN_IMAGES,), generator=gen)
-    batches = synthetic_batches(max(s["batch"], 256), train_labels, gen, s.get("channels_last", False))
+    batches = synthetic_batches(max(s["batch"], 256), train_labels, gen, s["channels_last"])
     torch.manual_seed(s["seed"])
     model = ZOO[case["model"]](CLASSES, CHANNELS).eval()
     state = {"k": 0}
@@ -377,7 +377,8 @@ def cases(models, methods):
 
 
 def allocator():
-    env = [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_") or k == "LD_PRELOAD"]
+    env = [f"{k}={v}" for k, v in sorted(os.environ.items())
+           if k.startswith("MALLOC_") or k in ("LD_PRELOAD", "GLIBC_TUNABLES")]
     return "glibc malloc, environment: " + " ".join(env) if env else "glibc malloc defaults"
 
 

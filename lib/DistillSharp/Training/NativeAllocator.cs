@@ -21,6 +21,9 @@ public static class NativeAllocator
     private const int MTopPad = -2;
     private const int MMmapThreshold = -3;
 
+    /// <summary>The environment variable that turns the tuning off (<c>default</c>) or keeps small pages (<c>no-hugepages</c>).</summary>
+    public const string Variable = "DISTILL_MALLOC";
+
     /// <summary>Whether the tuning was applied in this process.</summary>
     public static bool Tuned { get; private set; }
 
@@ -38,7 +41,7 @@ public static class NativeAllocator
 #pragma warning restore CA2255
     internal static void Initialize()
     {
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("DISTILL_MALLOC") == "default") return;
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) == "default") return;
         try
         {
             MmapThreshold = mallopt(MMmapThreshold, int.MaxValue) == 1 ? int.MaxValue

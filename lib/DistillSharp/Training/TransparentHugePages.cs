@@ -45,14 +45,14 @@ public static class TransparentHugePages
     /// </summary>
     public static string? TunablesForRestart(string? distillMalloc, string? glibcTunables, string? kernelMode, Version? glibc)
     {
-        if (distillMalloc is "default" or OptOut) return null;
-        if (kernelMode != "madvise" || glibc is null || glibc < FirstGlibc) return null;
-        if (SetsTunable(glibcTunables)) return null;
+        if (distillMalloc is "default" or OptOut || !GivenOnRequest(kernelMode, glibc)) return null;
+        if (TunableValue(glibcTunables) is not null) return null;
         return string.IsNullOrEmpty(glibcTunables) ? $"{Tunable}=1" : $"{glibcTunables}:{Tunable}=1";
     }
 
-    /// <summary>Whether a <c>GLIBC_TUNABLES</c> value (colon-separated <c>name=value</c> pairs) sets the tunable.</summary>
-    public static bool SetsTunable(string? glibcTunables) => TunableValue(glibcTunables) is not null;
+    /// <summary>Whether the kernel gives huge pages where advised and glibc knows the tunable that advises them.</summary>
+    private static bool GivenOnRequest(string? kernelMode, Version? glibc) =>
+        kernelMode == "madvise" && glibc is not null && glibc >= FirstGlibc;
 
     /// <summary>The tunable's value in a <c>GLIBC_TUNABLES</c> string (the last one given wins, as in glibc), or null.</summary>
     public static string? TunableValue(string? glibcTunables)
@@ -128,9 +128,7 @@ public static class TransparentHugePages
     {
         if (!OperatingSystem.IsLinux()) return false;
         var mode = KernelMode();
-        if (mode == "always") return true;
-        var glibc = GlibcVersion();
-        return mode == "madvise" && glibc is not null && glibc >= FirstGlibc && TunableValue(StartupTunables()) is "1" or "2";
+        return mode == "always" || (GivenOnRequest(mode, GlibcVersion()) && TunableValue(StartupTunables()) is "1" or "2");
     }
 
     [DllImport("libc", EntryPoint = "gnu_get_libc_version")]
