@@ -206,8 +206,9 @@ def summarize(runs, loads, rounds, setting, out_dir):
     if ds_settings.get("teacherPrecision"):
         print(f"DistillSharp teacher precision: {ds_settings['teacherPrecision']} -> {ds_settings.get('resolvedTeacherPrecision')}"
               f"{', batch norms folded' if ds_settings.get('foldTeacherBatchNorms') else ''}")
-    print(f"PyTorch: {runs['PyTorch tuned'][0]['torch']}; tuned = {runs['PyTorch tuned'][0]['allocator']}; "
-          f"inputs {'channels-last' if runs['PyTorch tuned'][0].get('channelsLast') else 'NCHW'}; sides: {', '.join(pt_sides)}")
+    pt = runs["PyTorch tuned"][0]
+    print(f"PyTorch: {pt['torch']}; tuned = {pt['allocator']}; "
+          f"inputs {'channels-last' if pt.get('channelsLast') else 'NCHW'}; sides: {', '.join(pt_sides)}")
     print(f"settings: {setting}")
     print("load averages (1/5/15 min) at start -> end of each run:")
     for line in loads:

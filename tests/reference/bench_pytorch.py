@@ -249,7 +249,7 @@ def vm(key):
     return 0
 
 
-def synthetic_batches(size, train_labels, gen, channels_last=False):
+def synthetic_batches(size, train_labels, gen, channels_last):
     out = []
     for _ in range(DISTINCT_BATCHES):
         images = torch.randn(size, CHANNELS, SIZE, SIZE, generator=gen)
